@@ -1,0 +1,3 @@
+//! The chain as a resource: subxt reads, call builders, submission, keys.
+
+pub mod keys;

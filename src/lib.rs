@@ -1,0 +1,8 @@
+//! paraform: a declarative, Terraform-style reconciler for Polkadot/Substrate testnets.
+//!
+//! Data flows `spec` → `observe` → `plan` (pure) → `apply`; see ARCHITECTURE §7.
+
+pub mod chain;
+pub mod observe;
+pub mod plan;
+pub mod spec;

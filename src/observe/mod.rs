@@ -1,0 +1,5 @@
+//! Observed: assemble one snapshot from provider + chain + node RPC.
+
+pub mod model;
+
+pub use model::*;

@@ -1,0 +1,249 @@
+//! Plan data: steps with actions and reasons, edges, pending effects, safety.
+
+use crate::spec::ids::*;
+use crate::spec::model::{Consensus, GenesisSource, OnboardMode};
+use crate::spec::workload::WorkloadSpec;
+use serde::{Deserialize, Serialize};
+
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// Stable, human-readable step id, e.g. `workload.validator-a`,
+/// `keys.validator-a-0`, `validators.register`, `para.2000.onboard`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StepId(pub String);
+
+impl std::fmt::Display for StepId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Terraform's action symbols: `+` create, `~` update, `-` delete, `-/+` replace,
+/// `<=` wait/read (health gates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Replace,
+    Wait,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::Replace => "-/+",
+            Action::Wait => "<=",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadOp {
+    Create,
+    Update,
+    Delete,
+}
+
+/// A (label, account) pair: the node a chain account belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub node: NodeName,
+    pub account: AccountId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub node: NodeName,
+    pub to: AccountId,
+    /// Amount to send (target minus observed free balance).
+    pub amount: Balance,
+}
+
+/// What a step does. Every input the executor needs is here, or is named in
+/// `Step::known_after_apply` and resolved (never chosen) when the step runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StepKind {
+    /// Create/update/delete a group's workload (processes or StatefulSet & co).
+    Workload {
+        group: GroupName,
+        op: WorkloadOp,
+        nodes: Vec<NodeName>,
+        /// Live spec (update/delete).
+        from: Option<WorkloadSpec>,
+        /// Desired spec (create/update).
+        to: Option<WorkloadSpec>,
+        /// Rolling updates: at most this many nodes down at once.
+        max_unavailable: u32,
+    },
+    /// Wait until the nodes answer RPC, are synced and have peers.
+    HealthGate { group: GroupName, nodes: Vec<NodeName> },
+    /// `Utility.batch_all(Balances.transfer_keep_alive…)` from the sudo account.
+    Fund { transfers: Vec<Transfer> },
+    /// `author_rotateKeysWithOwner` on the node, then `Session.set_keys(keys, proof)`
+    /// signed by the stash. Keys are known after apply.
+    SetKeys { node: NodeName, stash: AccountId },
+    /// `Sudo(Utility.batch_all(ValidatorManager.register_validators))` (PoA) or
+    /// `Staking.bond + validate` per stash (PoS).
+    RegisterValidators { consensus: Consensus, members: Vec<Member> },
+    /// `ValidatorManager.deregister_validators` (PoA) or `Staking.chill` (PoS).
+    DeregisterValidators { consensus: Consensus, members: Vec<Member> },
+    /// `ParasSudoWrapper.sudo_schedule_para_initialize` (+ core assignment).
+    OnboardPara { para: ParaId, mode: OnboardMode, genesis: GenesisSource },
+    /// `ParasSudoWrapper.sudo_schedule_para_cleanup`.
+    OffboardPara { para: ParaId },
+    /// `CollatorSelection` invulnerables / candidates on the para.
+    RegisterCollators { para: ParaId, invulnerable: bool, members: Vec<Member> },
+    DeregisterCollators { para: ParaId, members: Vec<Member> },
+}
+
+impl StepKind {
+    /// `pallet.call` names shown in plans (what will be submitted).
+    pub fn calls(&self) -> Vec<&'static str> {
+        match self {
+            StepKind::Workload { .. } | StepKind::HealthGate { .. } => vec![],
+            StepKind::Fund { .. } => vec!["Utility.batch_all", "Balances.transfer_keep_alive"],
+            StepKind::SetKeys { .. } => vec!["author_rotateKeysWithOwner", "Session.set_keys"],
+            StepKind::RegisterValidators { consensus: Consensus::Poa, .. } => {
+                vec!["Sudo.sudo", "Utility.batch_all", "ValidatorManager.register_validators"]
+            }
+            StepKind::RegisterValidators { consensus: Consensus::Pos, .. } => {
+                vec!["Staking.bond", "Staking.validate"]
+            }
+            StepKind::DeregisterValidators { consensus: Consensus::Poa, .. } => {
+                vec!["Sudo.sudo", "ValidatorManager.deregister_validators"]
+            }
+            StepKind::DeregisterValidators { consensus: Consensus::Pos, .. } => vec!["Staking.chill"],
+            StepKind::OnboardPara { .. } => vec![
+                "Sudo.sudo",
+                "Utility.batch_all",
+                "ParasSudoWrapper.sudo_schedule_para_initialize",
+                "Coretime.assign_core",
+            ],
+            StepKind::OffboardPara { .. } => vec!["Sudo.sudo", "ParasSudoWrapper.sudo_schedule_para_cleanup"],
+            StepKind::RegisterCollators { invulnerable: true, .. } => {
+                vec!["Sudo.sudo", "CollatorSelection.add_invulnerable"]
+            }
+            StepKind::RegisterCollators { invulnerable: false, .. } => {
+                vec!["CollatorSelection.register_as_candidate"]
+            }
+            StepKind::DeregisterCollators { .. } => vec!["Sudo.sudo", "CollatorSelection.remove_invulnerable"],
+        }
+    }
+
+    /// Whether this step submits extrinsics (and so is journaled).
+    pub fn submits(&self) -> bool {
+        !matches!(self, StepKind::Workload { .. } | StepKind::HealthGate { .. })
+    }
+}
+
+/// When an effect lands at a session boundary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Eta {
+    /// Effective at this session index (e.g. N+2 for validator set changes).
+    pub session: Option<u32>,
+    /// Human text, e.g. "effective at session 14 (~2 min)".
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub id: StepId,
+    pub action: Action,
+    pub kind: StepKind,
+    /// Why: "not in Session.Validators", "spec changed: image", "not in desired state".
+    pub reason: String,
+    /// Steps that must be done first.
+    pub depends_on: Vec<StepId>,
+    pub eta: Option<Eta>,
+    /// Inputs only known once earlier steps ran (shown as `(known after apply)`).
+    pub known_after_apply: Vec<String>,
+}
+
+/// An effect already submitted that lands at a session boundary: not drift.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub subject: String,
+    pub what: String,
+    pub eta: Option<Eta>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SafetyRule {
+    /// More than ⌊(n−1)/3⌋ active validators offline or out of the set at once.
+    ByzantineBound,
+    /// An onboarded para would be left without any collator.
+    ParaWithoutCollator,
+    /// The network's genesis (relay chain spec) would be replaced.
+    GenesisReplaced,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyViolation {
+    pub rule: SafetyRule,
+    pub message: String,
+}
+
+/// What the plan was made against, for the staleness check of a saved plan.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub block_hash: Option<HexHash>,
+    pub block_number: Option<u64>,
+    /// Workload generations by group.
+    pub workloads: std::collections::BTreeMap<GroupName, u64>,
+    /// sha256 over everything observed that the plan depends on.
+    pub digest: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub network: NetworkName,
+    pub steps: Vec<Step>,
+    pub pending: Vec<Pending>,
+    pub safety: Vec<SafetyViolation>,
+    pub fingerprint: Fingerprint,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    pub fn step(&self, id: &StepId) -> Option<&Step> {
+        self.steps.iter().find(|s| &s.id == id)
+    }
+
+    /// Terraform's counts: replace counts as one add and one destroy; waits are not counted.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for step in &self.steps {
+            match step.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1
+                }
+                Action::Wait => {}
+            }
+        }
+        s
+    }
+}
