@@ -3,6 +3,10 @@
 //! Data flows `spec` → `observe` → `plan` (pure) → `apply`; see ARCHITECTURE §7.
 
 pub mod chain;
+pub mod cli;
+pub mod error;
 pub mod observe;
 pub mod plan;
+pub mod provider;
+pub mod render;
 pub mod spec;

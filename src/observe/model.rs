@@ -116,7 +116,10 @@ pub enum ChainView {
     /// No node of it runs yet (fresh network): chain values are known after apply.
     NotRunning,
     /// Nodes exist but no RPC answered within the timeout.
-    Unreachable { endpoint: String, error: String },
+    Unreachable {
+        endpoint: String,
+        error: String,
+    },
     Live(ChainState),
 }
 
@@ -152,9 +155,9 @@ pub struct ChainState {
     #[serde(default)]
     pub paras: BTreeMap<ParaId, ParaState>,
     /// Free balances of the accounts paraform derives (absent = no account).
-    #[serde(default)]
+    #[serde(default, with = "crate::spec::ids::serde_balance::map")]
     pub balances: BTreeMap<AccountId, Balance>,
-    #[serde(default)]
+    #[serde(default, with = "crate::spec::ids::serde_balance")]
     pub existential_deposit: Balance,
     #[serde(default)]
     pub sudo_key: Option<AccountId>,
@@ -181,7 +184,10 @@ pub enum ParaLifecycle {
 
 impl ParaLifecycle {
     pub fn is_offboarding(self) -> bool {
-        matches!(self, ParaLifecycle::OffboardingParachain | ParaLifecycle::OffboardingParathread)
+        matches!(
+            self,
+            ParaLifecycle::OffboardingParachain | ParaLifecycle::OffboardingParathread
+        )
     }
 }
 

@@ -1,21 +1,100 @@
 //! PURE planning: `plan(&Desired, &Observed) -> Plan`. No I/O, no clock, no randomness.
+//!
+//! Stages, each in its own module: workloads (+ health gates) → validators
+//! (keys, registration, deregistration) and collators → funding → parachain
+//! lifecycle → chain-gate edges → safety → deterministic order + fingerprint.
 
+pub mod artifact;
+mod builder;
+mod collators;
+mod context;
+pub mod dag;
+mod fingerprint;
+mod funding;
+mod parachains;
+mod safety;
 pub mod step;
+mod validators;
+mod workloads;
 
+pub use dag::DagError;
+pub use safety::SafetyError;
 pub use step::*;
 
 use crate::observe::Observed;
+use crate::spec::ids::ChainSide;
 use crate::spec::Desired;
+use builder::StepSet;
+use context::Ctx;
+use workloads::WorkloadOutcome;
 
 /// Diff desired against observed into a dependency-ordered plan.
-pub fn plan(desired: &Desired, _observed: &Observed) -> Plan {
-    // Placeholder until the planner lands (issue 2 work in progress).
+pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
+    let ctx = Ctx::new(desired, observed);
+    let mut steps = StepSet::default();
+
+    let wl = workloads::plan(&ctx, &mut steps);
+    let validator_needs = validators::analyze(&ctx, &wl);
+    let collator_needs = collators::analyze(&ctx);
+
+    let mut to_fund = validator_needs.accounts_to_fund();
+    to_fund.extend(collators::accounts_to_fund(&collator_needs));
+    let funded = funding::emit(&ctx, to_fund, &mut steps);
+
+    validators::emit(&ctx, &validator_needs, &wl, &funded, &mut steps);
+    let para_pending = parachains::emit(&ctx, &wl, &mut steps);
+    collators::emit(&collator_needs, &wl, &funded, &mut steps);
+
+    add_chain_gates(&ctx, &wl, &mut steps);
+
+    let safety = safety::check(&ctx, &wl, &validator_needs, &steps);
+    let mut pending = validator_needs.pending;
+    pending.extend(para_pending);
+    pending.extend(wl.pending);
+    pending.sort_by(|a, b| (&a.subject, &a.what).cmp(&(&b.subject, &b.what)));
+
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         network: desired.network.clone(),
-        steps: vec![],
-        pending: vec![],
-        safety: vec![],
-        fingerprint: Fingerprint::default(),
+        steps: steps.into_ordered(),
+        pending,
+        safety,
+        fingerprint: fingerprint::fingerprint(observed),
+    }
+}
+
+/// Every chain step waits for the relay chain to be up: the health gates of
+/// relay genesis-authority groups created or updated in this plan. When the
+/// chain is not observable and no such group is in the plan, the gates of all
+/// relay groups created or updated stand in (some node must serve the chain).
+///
+/// An edge is skipped where the gate itself waits for the step — a
+/// deregistration that must precede the scale-down of that very group.
+fn add_chain_gates(ctx: &Ctx<'_>, wl: &WorkloadOutcome, steps: &mut StepSet) {
+    let relay_gated = || {
+        ctx.desired
+            .groups
+            .iter()
+            .filter(|g| g.chain == ChainSide::Relay && wl.gated.contains(&g.name))
+    };
+    let mut gates: Vec<StepId> = relay_gated()
+        .filter(|g| g.genesis_authorities)
+        .map(|g| StepId::gate(&g.name))
+        .collect();
+    if gates.is_empty() && ctx.chain.is_none() {
+        gates = relay_gated().map(|g| StepId::gate(&g.name)).collect();
+    }
+    if gates.is_empty() {
+        return;
+    }
+    let chain_steps: Vec<StepId> = steps
+        .ids()
+        .into_iter()
+        .filter(|id| steps.get(id).is_some_and(|s| s.kind.submits()))
+        .collect();
+    for id in &chain_steps {
+        for gate in &gates {
+            steps.depend_if_acyclic(id, gate);
+        }
     }
 }

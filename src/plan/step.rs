@@ -13,6 +13,56 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 #[serde(transparent)]
 pub struct StepId(pub String);
 
+impl StepId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// `workload.<group>`
+    pub fn workload(group: &GroupName) -> Self {
+        Self(format!("workload.{group}"))
+    }
+    /// `gate.<group>`
+    pub fn gate(group: &GroupName) -> Self {
+        Self(format!("gate.{group}"))
+    }
+    /// `fund`
+    pub fn fund() -> Self {
+        Self("fund".into())
+    }
+    /// `keys.<node>`
+    pub fn keys(node: &NodeName) -> Self {
+        Self(format!("keys.{node}"))
+    }
+    /// `validators.register`
+    pub fn validators_register() -> Self {
+        Self("validators.register".into())
+    }
+    /// `validators.deregister`
+    pub fn validators_deregister() -> Self {
+        Self("validators.deregister".into())
+    }
+    /// `para.<id>.onboard`
+    pub fn para_onboard(para: ParaId) -> Self {
+        Self(format!("para.{para}.onboard"))
+    }
+    /// `para.<id>.offboard`
+    pub fn para_offboard(para: ParaId) -> Self {
+        Self(format!("para.{para}.offboard"))
+    }
+    /// `collators.<id>.register` (invulnerables).
+    pub fn collators_register(para: ParaId) -> Self {
+        Self(format!("collators.{para}.register"))
+    }
+    /// `collators.<id>.candidates.register` (candidates register themselves).
+    pub fn collators_register_candidates(para: ParaId) -> Self {
+        Self(format!("collators.{para}.candidates.register"))
+    }
+    /// `collators.<id>.deregister`
+    pub fn collators_deregister(para: ParaId) -> Self {
+        Self(format!("collators.{para}.deregister"))
+    }
+}
+
 impl std::fmt::Display for StepId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -63,6 +113,7 @@ pub struct Transfer {
     pub node: NodeName,
     pub to: AccountId,
     /// Amount to send (target minus observed free balance).
+    #[serde(with = "crate::spec::ids::serde_balance")]
     pub amount: Balance,
 }
 
@@ -84,24 +135,51 @@ pub enum StepKind {
         max_unavailable: u32,
     },
     /// Wait until the nodes answer RPC, are synced and have peers.
-    HealthGate { group: GroupName, nodes: Vec<NodeName> },
+    HealthGate {
+        group: GroupName,
+        nodes: Vec<NodeName>,
+    },
     /// `Utility.batch_all(Balances.transfer_keep_alive…)` from the sudo account.
-    Fund { transfers: Vec<Transfer> },
+    Fund {
+        transfers: Vec<Transfer>,
+    },
     /// `author_rotateKeysWithOwner` on the node, then `Session.set_keys(keys, proof)`
     /// signed by the stash. Keys are known after apply.
-    SetKeys { node: NodeName, stash: AccountId },
+    SetKeys {
+        node: NodeName,
+        stash: AccountId,
+    },
     /// `Sudo(Utility.batch_all(ValidatorManager.register_validators))` (PoA) or
     /// `Staking.bond + validate` per stash (PoS).
-    RegisterValidators { consensus: Consensus, members: Vec<Member> },
+    RegisterValidators {
+        consensus: Consensus,
+        members: Vec<Member>,
+    },
     /// `ValidatorManager.deregister_validators` (PoA) or `Staking.chill` (PoS).
-    DeregisterValidators { consensus: Consensus, members: Vec<Member> },
+    DeregisterValidators {
+        consensus: Consensus,
+        members: Vec<Member>,
+    },
     /// `ParasSudoWrapper.sudo_schedule_para_initialize` (+ core assignment).
-    OnboardPara { para: ParaId, mode: OnboardMode, genesis: GenesisSource },
+    OnboardPara {
+        para: ParaId,
+        mode: OnboardMode,
+        genesis: GenesisSource,
+    },
     /// `ParasSudoWrapper.sudo_schedule_para_cleanup`.
-    OffboardPara { para: ParaId },
+    OffboardPara {
+        para: ParaId,
+    },
     /// `CollatorSelection` invulnerables / candidates on the para.
-    RegisterCollators { para: ParaId, invulnerable: bool, members: Vec<Member> },
-    DeregisterCollators { para: ParaId, members: Vec<Member> },
+    RegisterCollators {
+        para: ParaId,
+        invulnerable: bool,
+        members: Vec<Member>,
+    },
+    DeregisterCollators {
+        para: ParaId,
+        members: Vec<Member>,
+    },
 }
 
 impl StepKind {
@@ -111,36 +189,64 @@ impl StepKind {
             StepKind::Workload { .. } | StepKind::HealthGate { .. } => vec![],
             StepKind::Fund { .. } => vec!["Utility.batch_all", "Balances.transfer_keep_alive"],
             StepKind::SetKeys { .. } => vec!["author_rotateKeysWithOwner", "Session.set_keys"],
-            StepKind::RegisterValidators { consensus: Consensus::Poa, .. } => {
-                vec!["Sudo.sudo", "Utility.batch_all", "ValidatorManager.register_validators"]
+            StepKind::RegisterValidators {
+                consensus: Consensus::Poa,
+                ..
+            } => {
+                vec![
+                    "Sudo.sudo",
+                    "Utility.batch_all",
+                    "ValidatorManager.register_validators",
+                ]
             }
-            StepKind::RegisterValidators { consensus: Consensus::Pos, .. } => {
+            StepKind::RegisterValidators {
+                consensus: Consensus::Pos,
+                ..
+            } => {
                 vec!["Staking.bond", "Staking.validate"]
             }
-            StepKind::DeregisterValidators { consensus: Consensus::Poa, .. } => {
+            StepKind::DeregisterValidators {
+                consensus: Consensus::Poa,
+                ..
+            } => {
                 vec!["Sudo.sudo", "ValidatorManager.deregister_validators"]
             }
-            StepKind::DeregisterValidators { consensus: Consensus::Pos, .. } => vec!["Staking.chill"],
+            StepKind::DeregisterValidators {
+                consensus: Consensus::Pos,
+                ..
+            } => vec!["Staking.chill"],
             StepKind::OnboardPara { .. } => vec![
                 "Sudo.sudo",
                 "Utility.batch_all",
                 "ParasSudoWrapper.sudo_schedule_para_initialize",
                 "Coretime.assign_core",
             ],
-            StepKind::OffboardPara { .. } => vec!["Sudo.sudo", "ParasSudoWrapper.sudo_schedule_para_cleanup"],
-            StepKind::RegisterCollators { invulnerable: true, .. } => {
+            StepKind::OffboardPara { .. } => {
+                vec!["Sudo.sudo", "ParasSudoWrapper.sudo_schedule_para_cleanup"]
+            }
+            StepKind::RegisterCollators {
+                invulnerable: true, ..
+            } => {
                 vec!["Sudo.sudo", "CollatorSelection.add_invulnerable"]
             }
-            StepKind::RegisterCollators { invulnerable: false, .. } => {
+            StepKind::RegisterCollators {
+                invulnerable: false,
+                ..
+            } => {
                 vec!["CollatorSelection.register_as_candidate"]
             }
-            StepKind::DeregisterCollators { .. } => vec!["Sudo.sudo", "CollatorSelection.remove_invulnerable"],
+            StepKind::DeregisterCollators { .. } => {
+                vec!["Sudo.sudo", "CollatorSelection.remove_invulnerable"]
+            }
         }
     }
 
     /// Whether this step submits extrinsics (and so is journaled).
     pub fn submits(&self) -> bool {
-        !matches!(self, StepKind::Workload { .. } | StepKind::HealthGate { .. })
+        !matches!(
+            self,
+            StepKind::Workload { .. } | StepKind::HealthGate { .. }
+        )
     }
 }
 

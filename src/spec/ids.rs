@@ -97,3 +97,80 @@ impl fmt::Display for HexHash {
         f.write_str(&self.0)
     }
 }
+
+/// Serde for `Balance` (u128) fields: written as a decimal string (JSON
+/// numbers lose precision above 2^53 in most consumers, and above u64 in
+/// serde_json), read from a string or an integer. Needed because serde cannot
+/// read a plain u128 inside an internally tagged enum (`StepKind`, `ChainView`):
+/// the buffered value only supports 64-bit integers.
+pub mod serde_balance {
+    use super::Balance;
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(v: &Balance, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Balance, D::Error> {
+        d.deserialize_any(BalanceVisitor)
+    }
+
+    pub(super) struct BalanceVisitor;
+
+    impl Visitor<'_> for BalanceVisitor {
+        type Value = Balance;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a balance: a non-negative integer or a decimal string")
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Balance, E> {
+            Ok(v.into())
+        }
+
+        fn visit_u128<E: de::Error>(self, v: u128) -> Result<Balance, E> {
+            Ok(v)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Balance, E> {
+            Balance::try_from(v).map_err(|_| E::custom("a balance cannot be negative"))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Balance, E> {
+            v.parse()
+                .map_err(|_| E::custom(format!("`{v}` is not a balance (decimal digits only)")))
+        }
+    }
+
+    /// The same for map values (`BTreeMap<K, Balance>`).
+    pub mod map {
+        use super::super::Balance;
+        use serde::de::{Deserialize, Deserializer};
+        use serde::ser::{Serialize, SerializeMap, Serializer};
+        use std::collections::BTreeMap;
+
+        pub fn serialize<K: Serialize, S: Serializer>(
+            m: &BTreeMap<K, Balance>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(m.len()))?;
+            for (k, v) in m {
+                map.serialize_entry(k, &v.to_string())?;
+            }
+            map.end()
+        }
+
+        pub fn deserialize<'de, K, D>(d: D) -> Result<BTreeMap<K, Balance>, D::Error>
+        where
+            K: Deserialize<'de> + Ord,
+            D: Deserializer<'de>,
+        {
+            #[derive(serde::Deserialize)]
+            struct Value(#[serde(with = "super")] Balance);
+            let m: BTreeMap<K, Value> = BTreeMap::deserialize(d)?;
+            Ok(m.into_iter().map(|(k, Value(v))| (k, v)).collect())
+        }
+    }
+}

@@ -281,7 +281,9 @@ impl Desired {
     pub fn managed_validators(&self) -> impl Iterator<Item = &Node> {
         self.groups
             .iter()
-            .filter(|g| g.role == Role::Validator && g.chain == ChainSide::Relay && !g.genesis_authorities)
+            .filter(|g| {
+                g.role == Role::Validator && g.chain == ChainSide::Relay && !g.genesis_authorities
+            })
             .flat_map(|g| g.nodes.iter())
     }
 

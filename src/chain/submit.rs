@@ -1,0 +1,529 @@
+//! Submitting calls: mortal transactions with explicit nonces, parallel
+//! across signers, success = **finalized** with the inner dispatch result
+//! decoded (`System.ExtrinsicFailed`, `Sudo.Sudid(Err)`,
+//! `Utility.BatchInterrupted`) into typed [`ChainError`]s.
+//!
+//! Exactly-once: before a transaction is sent, its [`SubmissionRecord`]
+//! (extrinsic hash, signer, nonce, mortality window) is handed to the
+//! caller, who journals it. After a crash, [`find_submission`] tells from the
+//! record whether the transaction landed, may still land, or can never land
+//! (mortality window passed or nonce consumed) — only then is resubmitting
+//! the same intent safe.
+
+use super::calls::Call;
+use super::client::{ChainClient, Config, Hash};
+use super::error::{ChainError, DispatchFailure};
+use super::storage::{val, DynValue, Entry, Snapshot};
+use crate::spec::ids::{AccountId, HexHash};
+use futures::future::join_all;
+use parity_scale_codec::Encode;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use subxt::blocks::ExtrinsicEvents;
+use subxt::config::DefaultExtrinsicParamsBuilder;
+use subxt::tx::{Signer, SubmittableTransaction, TxStatus};
+use subxt::{Metadata, OnlineClient};
+
+/// How transactions are built and awaited.
+#[derive(Clone, Debug)]
+pub struct SubmitOptions {
+    /// Mortality period in blocks (a power of two; 64 ≈ 6.4 min at 6 s).
+    pub mortality_period: u64,
+    /// Expected block time: the wait for finality is bounded by
+    /// `(mortality_period + 8) × block_time`.
+    pub block_time: Duration,
+}
+
+impl Default for SubmitOptions {
+    fn default() -> Self {
+        SubmitOptions {
+            mortality_period: 64,
+            block_time: Duration::from_secs(6),
+        }
+    }
+}
+
+/// What the executor journals before a transaction is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionRecord {
+    /// The plan step (or other caller id) this transaction carries out.
+    pub intent_id: String,
+    /// `Pallet.call(...)` for humans.
+    pub call: String,
+    pub extrinsic_hash: HexHash,
+    pub signer: AccountId,
+    pub nonce: u64,
+    /// `(birth block number, period)`: valid in blocks `birth+1 ..= birth+period`.
+    pub mortality: (u64, u64),
+    /// Hash of the birth block (finalized when chosen).
+    pub birth_hash: HexHash,
+    /// Finalized block number when the transaction was sent.
+    pub submitted_at_block: u64,
+}
+
+impl SubmissionRecord {
+    /// Last block in which the transaction can be included.
+    pub fn last_valid_block(&self) -> u64 {
+        self.mortality.0 + self.mortality.1
+    }
+}
+
+/// A finalized, successful submission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finalized {
+    pub record: SubmissionRecord,
+    pub block_hash: HexHash,
+    pub block_number: u64,
+    pub extrinsic_index: u32,
+}
+
+/// One signer's calls for [`submit_all`]: submitted with consecutive nonces.
+pub struct SignerBatch<'a, S> {
+    pub signer: &'a S,
+    /// `(intent id, call)` in nonce order.
+    pub intents: Vec<(String, Call)>,
+}
+
+/// Submit one call and wait until it is finalized and its dispatch
+/// succeeded. `on_record` runs before the transaction is sent.
+pub async fn submit<S>(
+    client: &ChainClient,
+    signer: &S,
+    intent_id: &str,
+    call: &Call,
+    options: &SubmitOptions,
+    on_record: &(dyn Fn(&SubmissionRecord) + Sync),
+) -> Result<Finalized, ChainError>
+where
+    S: Signer<Config> + Sync,
+{
+    let batch = SignerBatch {
+        signer,
+        intents: vec![(intent_id.to_string(), call.clone())],
+    };
+    let mut out = submit_all(client, vec![batch], options, on_record).await;
+    out.pop()
+        .and_then(|mut v| v.pop())
+        .unwrap_or_else(|| Err(ChainError::Invalid("no submission result".into())))
+}
+
+/// Submit many calls: signers in parallel, each signer's calls with
+/// consecutive explicit nonces (from `system_accountNextIndex`, which counts
+/// the pool). Results are in input order. Each record is passed to
+/// `on_record` before its transaction is sent.
+pub async fn submit_all<S>(
+    client: &ChainClient,
+    batches: Vec<SignerBatch<'_, S>>,
+    options: &SubmitOptions,
+    on_record: &(dyn Fn(&SubmissionRecord) + Sync),
+) -> Vec<Vec<Result<Finalized, ChainError>>>
+where
+    S: Signer<Config> + Sync,
+{
+    join_all(
+        batches
+            .into_iter()
+            .map(|b| submit_signer(client, b, options, on_record)),
+    )
+    .await
+}
+
+async fn submit_signer<S>(
+    client: &ChainClient,
+    batch: SignerBatch<'_, S>,
+    options: &SubmitOptions,
+    on_record: &(dyn Fn(&SubmissionRecord) + Sync),
+) -> Vec<Result<Finalized, ChainError>>
+where
+    S: Signer<Config> + Sync,
+{
+    let n = batch.intents.len();
+    let fail_all = |e: ChainError| -> Vec<Result<Finalized, ChainError>> {
+        let msg = e.to_string();
+        let mut v = vec![Err(e)];
+        v.extend((1..n).map(|_| Err(ChainError::Invalid(format!("not submitted: {msg}")))));
+        v
+    };
+    let signer_id = batch.signer.account_id();
+    let first_nonce = match client.legacy().system_account_next_index(&signer_id).await {
+        Ok(x) => x,
+        Err(e) => return fail_all(client.rpc_err("system_accountNextIndex", e)),
+    };
+    let birth = match birth_block(client).await {
+        Ok(b) => b,
+        Err(e) => return fail_all(e),
+    };
+    let mut waits = Vec::new();
+    for (i, (intent, call)) in batch.intents.into_iter().enumerate() {
+        let nonce = first_nonce + i as u64;
+        let prepared = prepare(client, batch.signer, &intent, &call, nonce, birth, options);
+        match prepared {
+            Ok((record, tx)) => {
+                on_record(&record);
+                waits.push(futures::future::Either::Left(send_and_wait(
+                    client,
+                    tx,
+                    record,
+                    call.name(),
+                    options,
+                )));
+            }
+            Err(e) => waits.push(futures::future::Either::Right(futures::future::ready(Err(
+                e,
+            )))),
+        }
+    }
+    join_all(waits).await
+}
+
+/// The birth block of new transactions: the latest finalized block (it
+/// cannot be reorganised away, so the mortality window is stable).
+async fn birth_block(client: &ChainClient) -> Result<(u64, Hash), ChainError> {
+    let hash = client.finalized_head().await?;
+    let header = client
+        .legacy()
+        .chain_get_header(Some(hash))
+        .await
+        .map_err(|e| client.rpc_err("chain_getHeader", e))?
+        .ok_or_else(|| ChainError::Rpc {
+            endpoint: client.endpoint().to_string(),
+            what: "chain_getHeader".into(),
+            reason: "finalized head unknown".into(),
+        })?;
+    Ok((header.number as u64, hash))
+}
+
+fn prepare<S: Signer<Config>>(
+    client: &ChainClient,
+    signer: &S,
+    intent_id: &str,
+    call: &Call,
+    nonce: u64,
+    (birth, birth_hash): (u64, Hash),
+    options: &SubmitOptions,
+) -> Result<
+    (
+        SubmissionRecord,
+        SubmittableTransaction<Config, OnlineClient<Config>>,
+    ),
+    ChainError,
+> {
+    // Validate the encoding first for a precise error naming the call.
+    call.encode(&client.metadata()).map_err(|e| match e {
+        ChainError::Encode { call, reason, .. } => ChainError::Encode {
+            endpoint: client.endpoint().to_string(),
+            call,
+            reason,
+        },
+        other => other,
+    })?;
+    let period = options.mortality_period.max(4).next_power_of_two();
+    let params = DefaultExtrinsicParamsBuilder::<Config>::new()
+        .nonce(nonce)
+        .mortal_from_unchecked(period, birth, birth_hash)
+        .build();
+    let mut partial = client
+        .api()
+        .tx()
+        .create_partial_offline(call, params)
+        .map_err(|e| ChainError::Encode {
+            endpoint: client.endpoint().to_string(),
+            call: call.name(),
+            reason: e.to_string(),
+        })?;
+    let tx = partial.sign(signer);
+    let record = SubmissionRecord {
+        intent_id: intent_id.to_string(),
+        call: call.name(),
+        extrinsic_hash: hex(tx.hash().as_bytes()),
+        signer: signer.account_id(),
+        nonce,
+        mortality: (birth, period),
+        birth_hash: hex(birth_hash.as_bytes()),
+        submitted_at_block: birth,
+    };
+    Ok((record, tx))
+}
+
+async fn send_and_wait(
+    client: &ChainClient,
+    tx: SubmittableTransaction<Config, OnlineClient<Config>>,
+    record: SubmissionRecord,
+    call_name: String,
+    options: &SubmitOptions,
+) -> Result<Finalized, ChainError> {
+    let rejected = |reason: String| ChainError::Rejected {
+        endpoint: client.endpoint().to_string(),
+        call: call_name.clone(),
+        reason,
+    };
+    let mut progress = tx.submit_and_watch().await.map_err(|e| {
+        let r = e.to_string();
+        if r.to_lowercase().contains("invalid")
+            || r.contains("1010")
+            || r.contains("1012")
+            || r.contains("1013")
+        {
+            rejected(r)
+        } else {
+            client.rpc_err(&format!("author_submitAndWatchExtrinsic({call_name})"), r)
+        }
+    })?;
+    let bound = options
+        .block_time
+        .saturating_mul(record.mortality.1 as u32 + 8);
+    let waited = tokio::time::timeout(bound, async {
+        while let Some(status) = progress.next().await {
+            match status.map_err(|e| client.rpc_err(&format!("watching {call_name}"), e))? {
+                TxStatus::InFinalizedBlock(in_block) => {
+                    let events = in_block
+                        .fetch_events()
+                        .await
+                        .map_err(|e| client.rpc_err(&format!("events of {call_name}"), e))?;
+                    return Ok((in_block.block_hash(), events));
+                }
+                TxStatus::Error { message }
+                | TxStatus::Invalid { message }
+                | TxStatus::Dropped { message } => {
+                    return Err(rejected(message));
+                }
+                _ => continue,
+            }
+        }
+        Err(ChainError::Rpc {
+            endpoint: client.endpoint().to_string(),
+            what: format!("watching {call_name}"),
+            reason: "the node closed the subscription before finality (check with find_submission)"
+                .into(),
+        })
+    })
+    .await
+    .map_err(|_| ChainError::Timeout {
+        endpoint: client.endpoint().to_string(),
+        what: format!("finality of {call_name}"),
+        after: bound,
+    })??;
+    let (block_hash, events) = waited;
+    check_events(&events, &call_name, &client.metadata())?;
+    let block_number = client
+        .legacy()
+        .chain_get_header(Some(block_hash))
+        .await
+        .map_err(|e| client.rpc_err("chain_getHeader", e))?
+        .map(|h| h.number as u64)
+        .unwrap_or(0);
+    Ok(Finalized {
+        record,
+        block_hash: hex(block_hash.as_bytes()),
+        block_number,
+        extrinsic_index: events.extrinsic_index(),
+    })
+}
+
+/// Decode an extrinsic's events into success or a typed failure.
+pub fn check_events(
+    events: &ExtrinsicEvents<Config>,
+    call: &str,
+    metadata: &Metadata,
+) -> Result<(), ChainError> {
+    for ev in events.iter() {
+        let ev = ev.map_err(|e| ChainError::Decode {
+            endpoint: String::new(),
+            what: format!("events of {call}"),
+            reason: e.to_string(),
+        })?;
+        let (pallet, variant) = (ev.pallet_name(), ev.variant_name());
+        let fields: Vec<DynValue> = ev
+            .field_values()
+            .map_err(|e| ChainError::Decode {
+                endpoint: String::new(),
+                what: format!("{pallet}.{variant} event"),
+                reason: e.to_string(),
+            })?
+            .into_values()
+            .collect();
+        match (pallet, variant) {
+            ("System", "ExtrinsicFailed") => {
+                let failure = fields
+                    .first()
+                    .map(|e| dispatch_failure(e, metadata))
+                    .unwrap_or_else(|| DispatchFailure::Other("undecodable".into()));
+                return Err(ChainError::DispatchFailed {
+                    call: call.into(),
+                    failure,
+                });
+            }
+            ("Sudo", "Sudid") | ("Sudo", "SudoAsDone") => {
+                if let Some(res) = fields.first() {
+                    if val::variant_name(res) == Some("Err") {
+                        let failure = val::items(res)
+                            .first()
+                            .map(|e| dispatch_failure(e, metadata))
+                            .unwrap_or_else(|| DispatchFailure::Other("undecodable".into()));
+                        return Err(ChainError::SudoCallFailed {
+                            call: call.into(),
+                            failure,
+                        });
+                    }
+                }
+            }
+            ("Utility", "BatchInterrupted") => {
+                let vals: Vec<&DynValue> = fields.iter().collect();
+                let index = vals.first().and_then(|v| val::as_u128(v)).unwrap_or(0) as u32;
+                let failure = vals
+                    .get(1)
+                    .map(|e| dispatch_failure(e, metadata))
+                    .unwrap_or(DispatchFailure::Other("?".into()));
+                return Err(ChainError::BatchInterrupted {
+                    call: call.into(),
+                    index,
+                    failure,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `sp_runtime::DispatchError` (as a dynamic value) → [`DispatchFailure`],
+/// resolving module errors to pallet and variant names.
+pub fn dispatch_failure(v: &DynValue, metadata: &Metadata) -> DispatchFailure {
+    let Some(name) = val::variant_name(v) else {
+        return DispatchFailure::Other(format!("{v}"));
+    };
+    let inner: Vec<&DynValue> = val::items(v);
+    if name == "Module" {
+        if let Some(m) = inner.first() {
+            let index = val::field(m, "index").and_then(val::as_u128);
+            let error = val::field(m, "error")
+                .and_then(val::as_bytes)
+                .and_then(|b| b.first().copied());
+            if let (Some(index), Some(error)) = (index, error) {
+                if let Some(p) = u8::try_from(index)
+                    .ok()
+                    .and_then(|i| metadata.pallet_by_index(i))
+                {
+                    let e = p
+                        .error_variant_by_index(error)
+                        .map(|v| v.name.clone())
+                        .unwrap_or_else(|| format!("error #{error}"));
+                    return DispatchFailure::Module {
+                        pallet: p.name().to_string(),
+                        error: e,
+                    };
+                }
+                return DispatchFailure::Module {
+                    pallet: format!("pallet #{index}"),
+                    error: format!("error #{error}"),
+                };
+            }
+        }
+    }
+    match inner.first().and_then(|i| val::variant_name(i)) {
+        Some(sub) => DispatchFailure::Other(format!("{name}({sub})")),
+        None => DispatchFailure::Other(name.to_string()),
+    }
+}
+
+/// Where a journaled submission stands (see [`find_submission`]).
+#[derive(Debug)]
+pub enum SubmissionStatus {
+    /// In a finalized block; `outcome` is its decoded dispatch result.
+    Landed {
+        block_hash: HexHash,
+        block_number: u64,
+        outcome: Result<(), ChainError>,
+    },
+    /// Not in a finalized block yet but still inside its mortality window
+    /// with its nonce unused: it may still land. Do not resubmit; wait.
+    NotLanded {
+        last_valid_block: u64,
+        finalized: u64,
+    },
+    /// It can never land: its mortality window has passed, or its nonce was
+    /// consumed by another extrinsic. Resubmitting the intent is safe.
+    Expired { reason: String },
+}
+
+const ACCOUNT: Entry = Entry::new("System", "Account");
+
+/// After a crash: did the journaled submission land? Reads the signer's
+/// nonce at the finalized head; only if it moved past the record's nonce
+/// are the blocks of the mortality window scanned for the extrinsic hash.
+pub async fn find_submission(
+    client: &ChainClient,
+    record: &SubmissionRecord,
+) -> Result<SubmissionStatus, ChainError> {
+    let snap = Snapshot::pin_finalized(client).await?;
+    let finalized = snap.number;
+    let key = snap.map_key(ACCOUNT, &record.signer.0.encode())?;
+    let values = snap.values(std::slice::from_ref(&key)).await?;
+    let nonce = match values.get(&key) {
+        Some(b) => val::field(&snap.decode(ACCOUNT, b)?, "nonce")
+            .and_then(val::as_u128)
+            .unwrap_or(0) as u64,
+        None => 0,
+    };
+    let last = record.last_valid_block();
+    if nonce <= record.nonce {
+        return Ok(if finalized >= last {
+            SubmissionStatus::Expired {
+                reason: format!("mortality window ended at #{last}; finalized is #{finalized}"),
+            }
+        } else {
+            SubmissionStatus::NotLanded {
+                last_valid_block: last,
+                finalized,
+            }
+        });
+    }
+    // The nonce was used: by this extrinsic, or by another one.
+    let from = record.mortality.0;
+    let to = last.min(finalized);
+    for number in from..=to {
+        let Some(hash) = client
+            .legacy()
+            .chain_get_block_hash(Some(number.into()))
+            .await
+            .map_err(|e| client.rpc_err("chain_getBlockHash", e))?
+        else {
+            continue;
+        };
+        let block = client
+            .api()
+            .blocks()
+            .at(hash)
+            .await
+            .map_err(|e| client.rpc_err("fetching block", e))?;
+        let exts = block
+            .extrinsics()
+            .await
+            .map_err(|e| client.rpc_err("fetching extrinsics", e))?;
+        for ext in exts.iter() {
+            if hex(ext.hash().as_bytes()) == record.extrinsic_hash {
+                let events = ext
+                    .events()
+                    .await
+                    .map_err(|e| client.rpc_err("fetching events", e))?;
+                let outcome = check_events(&events, &record.call, &client.metadata());
+                return Ok(SubmissionStatus::Landed {
+                    block_hash: hex(hash.as_bytes()),
+                    block_number: number,
+                    outcome,
+                });
+            }
+        }
+    }
+    Ok(SubmissionStatus::Expired {
+        reason: format!(
+            "nonce {} of {} was used by another extrinsic",
+            record.nonce, record.signer
+        ),
+    })
+}
+
+fn hex(b: &[u8]) -> HexHash {
+    HexHash(format!("0x{}", hex::encode(b)))
+}

@@ -1,0 +1,539 @@
+//! Commands and flags (clap derive) and one small handler per command.
+//!
+//! Handlers return `Result<Outcome, miette::Report>`: `run` maps the outcome
+//! to an exit code and prints errors as miette reports. Shared steps
+//! (`load_desired`, `resolve_accounts`, `read_observed`, `read_saved_plan`,
+//! `write_file`) are public so that the executor/status handlers reuse them.
+
+use crate::error::{install_report_handler, CliError, Outcome, EXIT_ERROR, EXIT_SUCCESS};
+use crate::observe::Observed;
+use crate::plan::artifact::SavedPlan;
+use crate::plan::Plan;
+use crate::render;
+use crate::spec::Desired;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use is_terminal::IsTerminal;
+use miette::Report;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub type CmdResult = Result<Outcome, Report>;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "paraform",
+    version,
+    about = "Declarative, Terraform-style GitOps reconciler for Polkadot/Substrate testnets",
+    after_help = "Exit codes: 0 success / no changes, 1 error, 2 changes pending (plan --detailed-exitcode, drift)."
+)]
+pub struct Cli {
+    /// More logs on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Never colour the output (also: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load and validate a network's desired state.
+    Validate(ValidateArgs),
+    /// Show what apply would change (desired state vs the live network).
+    Plan(PlanArgs),
+    /// Carry out a plan (re-planned now, or a saved plan after a staleness check).
+    Apply(ApplyArgs),
+    /// Read-only plan for a scheduled job: exit 2 on drift.
+    Drift(DriftArgs),
+    /// Show nodes, validators, parachains or collators.
+    Status(StatusArgs),
+    /// Inspect or break the network's lock.
+    #[command(subcommand)]
+    Lock(LockCommand),
+    /// Deregister and delete everything paraform manages in a network.
+    Destroy(DestroyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The network directory (every *.toml in it is merged).
+    pub net_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+    Dot,
+}
+
+impl From<PlanFormat> for render::Format {
+    fn from(f: PlanFormat) -> Self {
+        match f {
+            PlanFormat::Text => render::Format::Text,
+            PlanFormat::Json => render::Format::Json,
+            PlanFormat::Markdown => render::Format::Markdown,
+            PlanFormat::Dot => render::Format::Dot,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The network directory (every *.toml in it is merged).
+    pub net_dir: PathBuf,
+    /// Save the plan (JSON, with paraform version, git commit and the observed
+    /// fingerprint) for a later `paraform apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Exit 2 when the plan has changes (0 when none, 1 on error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan the desired state of this git revision, without a checkout.
+    #[arg(long, value_name = "GITREV")]
+    pub rev: Option<String>,
+    /// Plan against a recorded snapshot instead of observing the live network.
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    pub observed: Option<PathBuf>,
+    /// Proceed even if the plan breaks a safety rule.
+    #[arg(long)]
+    pub allow_unsafe: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A network directory, or a plan saved with `plan --out`.
+    pub target: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Steps run at once within a wave.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub parallelism: u32,
+    /// Proceed even if the plan breaks a safety rule.
+    #[arg(long)]
+    pub allow_unsafe: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    pub net_dir: PathBuf,
+    /// Write a Markdown drift report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write Prometheus text-format metrics to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Compare against a recorded snapshot instead of the live network.
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    pub observed: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusView {
+    Nodes,
+    Validators,
+    Parachains,
+    Collators,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    pub net_dir: PathBuf,
+    /// Which view (default: nodes).
+    #[arg(value_enum)]
+    pub view: Option<StatusView>,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    /// Show a recorded snapshot instead of observing the live network.
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    pub observed: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Who holds the network's lock, for which operation, since when.
+    Status { net_dir: PathBuf },
+    /// Break a lock left by a crashed or killed apply (break-glass).
+    ForceUnlock { net_dir: PathBuf, id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    pub net_dir: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// Per-invocation settings derived from global flags and the terminal.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx {
+    /// Colour stdout (a TTY, no --no-color, no NO_COLOR).
+    pub color: bool,
+    /// stdout is a terminal (progress bars, prompts).
+    pub stdout_tty: bool,
+}
+
+/// Parse the command line. Usage errors print clap's message and give exit
+/// code 1 (not clap's 2, which would read as "changes pending"); `--help`
+/// and `--version` give 0.
+pub fn parse_args() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| {
+        let _ = e.print();
+        ExitCode::from(if e.use_stderr() {
+            EXIT_ERROR
+        } else {
+            EXIT_SUCCESS
+        })
+    })
+}
+
+/// Run a parsed command line: logs, report handler, dispatch, exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let stdout_tty = std::io::stdout().is_terminal();
+    let stderr_tty = std::io::stderr().is_terminal();
+    init_tracing(cli.verbose, stderr_tty && !no_color);
+    install_report_handler(!no_color, stderr_tty);
+    let ctx = Ctx {
+        color: stdout_tty && !no_color,
+        stdout_tty,
+    };
+
+    match dispatch(cli.command, &ctx) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, ansi: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .try_init();
+}
+
+fn dispatch(command: Command, ctx: &Ctx) -> CmdResult {
+    match command {
+        Command::Validate(args) => cmd_validate(&args, ctx),
+        Command::Plan(args) => cmd_plan(&args, ctx),
+        Command::Apply(args) => cmd_apply(&args, ctx),
+        Command::Drift(args) => cmd_drift(&args, ctx),
+        Command::Status(args) => cmd_status(&args, ctx),
+        Command::Lock(LockCommand::Status { net_dir }) => cmd_lock_status(&net_dir, ctx),
+        Command::Lock(LockCommand::ForceUnlock { net_dir, id }) => {
+            cmd_force_unlock(&net_dir, &id, ctx)
+        }
+        Command::Destroy(args) => cmd_destroy(&args, ctx),
+    }
+}
+
+// ---- validate ---------------------------------------------------------------
+
+fn cmd_validate(args: &ValidateArgs, _ctx: &Ctx) -> CmdResult {
+    let desired = load_desired(&args.net_dir, None)?;
+    let nodes = desired.nodes().count();
+    println!(
+        "Success! The network {} is valid ({} group{}, {} node{}, {} parachain{}).",
+        desired.network,
+        desired.groups.len(),
+        plural(desired.groups.len()),
+        nodes,
+        plural(nodes),
+        desired.parachains.len(),
+        plural(desired.parachains.len()),
+    );
+    Ok(Outcome::Success)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+// ---- plan -------------------------------------------------------------------
+
+fn cmd_plan(args: &PlanArgs, ctx: &Ctx) -> CmdResult {
+    let mut desired = load_desired(&args.net_dir, args.rev.as_deref())?;
+    resolve_accounts(&mut desired, &args.net_dir)?;
+    let observed = match &args.observed {
+        Some(path) => read_observed(path)?,
+        None => observe_live(&desired)?,
+    };
+    let plan = crate::plan::plan(&desired, &observed);
+
+    let opts = render::Options {
+        color: ctx.color && args.format == PlanFormat::Text,
+    };
+    print_stdout(&render::render(&plan, args.format.into(), opts))?;
+
+    // Shown above so the reviewer sees what is refused; not saved.
+    check_safety(&plan, args.allow_unsafe)?;
+
+    if let Some(out) = &args.out {
+        let mut created_by = format!(
+            "paraform {} plan {}",
+            env!("CARGO_PKG_VERSION"),
+            args.net_dir.display()
+        );
+        if let Some(rev) = &args.rev {
+            created_by.push_str(&format!(" --rev {rev}"));
+        }
+        let net_dir = args.net_dir.display().to_string();
+        let saved = SavedPlan::new(&desired, plan.clone(), net_dir, created_by);
+        let json = saved
+            .to_json()
+            .map_err(|e| CliError::Usage(format!("cannot encode the plan: {e}")))?;
+        write_file(out, &json)?;
+        eprintln!(
+            "Saved the plan to {}. To carry it out exactly: paraform apply {}",
+            out.display(),
+            out.display()
+        );
+    }
+
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        Outcome::ChangesPending
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Refuse a plan that breaks a safety rule unless allowed, naming the rules.
+pub fn check_safety(plan: &Plan, allow_unsafe: bool) -> Result<(), Report> {
+    if allow_unsafe && !plan.safety.is_empty() {
+        tracing::warn!(
+            "proceeding despite {} safety violation(s) (--allow-unsafe)",
+            plan.safety.len()
+        );
+    }
+    plan.check_safety(allow_unsafe).map_err(|e| {
+        let summary = e
+            .violations
+            .iter()
+            .map(|v| format!("{}: {}", v.rule.as_str(), v.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        CliError::Unsafe { summary }.into()
+    })
+}
+
+// ---- shared steps -----------------------------------------------------------
+
+/// Load and validate the desired state from `net_dir`, or from git revision
+/// `rev` of the repository containing it (no checkout).
+pub fn load_desired(net_dir: &Path, rev: Option<&str>) -> Result<Desired, Report> {
+    let desired = match rev {
+        None => crate::spec::load_dir(net_dir)?,
+        Some(rev) => {
+            // The directory may not exist in the working tree (e.g. a network
+            // added in that revision): discover the repository from the
+            // nearest existing ancestor.
+            let abs = std::path::absolute(net_dir).map_err(|source| CliError::Read {
+                path: net_dir.into(),
+                source,
+            })?;
+            let repo_dir = abs
+                .ancestors()
+                .find(|p| p.is_dir())
+                .unwrap_or(&abs)
+                .to_path_buf();
+            crate::spec::load_git(&repo_dir, rev, &abs)?
+        }
+    };
+    Ok(desired)
+}
+
+/// Resolve `[secrets] derivation_root` (when set) and fill every node's
+/// account. The secret value stays in a `SecretString` and is dropped here.
+pub fn resolve_accounts(desired: &mut Desired, net_dir: &Path) -> Result<(), Report> {
+    let root = match &desired.secrets.derivation_root {
+        Some(reference) => Some(crate::spec::secrets::resolve(reference, net_dir).map_err(
+            |e| CliError::Secret {
+                message: e.to_string(),
+            },
+        )?),
+        None => None,
+    };
+    crate::chain::keys::derive_accounts(desired, root.as_ref()).map_err(|e| CliError::Keys {
+        message: e.to_string(),
+    })?;
+    Ok(())
+}
+
+/// Read an `Observed` snapshot; JSON errors point at the file and position.
+pub fn read_observed(path: &Path) -> Result<Observed, Report> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let label = path.display().to_string();
+    let observed: Observed = serde_json::from_str(&text)
+        .map_err(|e| CliError::observed_json(&label, text.clone(), &e))?;
+    if observed.format_version != crate::observe::OBSERVED_FORMAT_VERSION {
+        return Err(CliError::Usage(format!(
+            "{label}: observed format version {} is not supported (this paraform reads version {})",
+            observed.format_version,
+            crate::observe::OBSERVED_FORMAT_VERSION
+        ))
+        .into());
+    }
+    Ok(observed)
+}
+
+/// Observe the live network. Needs a provider; until one is built this is a
+/// clear error rather than a made-up snapshot.
+pub fn observe_live(_desired: &Desired) -> Result<Observed, Report> {
+    Err(CliError::NotAvailable(
+        "live observation needs the local provider (not built yet); use --observed FILE".into(),
+    )
+    .into())
+}
+
+/// Read a plan saved by `plan --out`.
+pub fn read_saved_plan(path: &Path) -> Result<SavedPlan, Report> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.into(),
+        source,
+    })?;
+    SavedPlan::from_json(&text).map_err(|e| {
+        CliError::SavedPlan {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+        .into()
+    })
+}
+
+/// Whether an `apply` target is a saved plan (a file) rather than a network directory.
+pub fn is_saved_plan(target: &Path) -> bool {
+    target.is_file()
+}
+
+/// Write `contents` to `path` (creating parent directories) atomically: a
+/// temporary file in the same directory, then a rename.
+pub fn write_file(path: &Path, contents: &str) -> Result<(), Report> {
+    let err = |source| CliError::Write {
+        path: path.into(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, contents).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })?;
+    Ok(())
+}
+
+/// Print to stdout; a closed pipe (`paraform plan | head`) is not an error worth a panic.
+fn print_stdout(s: &str) -> Result<(), Report> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::Write {
+            path: "<stdout>".into(),
+            source: e,
+        }
+        .into()),
+    }
+}
+
+// ---- commands that need a provider, executor or state store ------------------
+// Each is its own function so the executor/status work can fill it in.
+
+fn not_available(what: &str) -> CmdResult {
+    Err(CliError::NotAvailable(what.to_string()).into())
+}
+
+fn cmd_apply(args: &ApplyArgs, _ctx: &Ctx) -> CmdResult {
+    if is_saved_plan(&args.target) {
+        // Check the file now so a bad or foreign plan is reported as such.
+        let saved = read_saved_plan(&args.target)?;
+        check_safety(&saved.plan, args.allow_unsafe)?;
+    } else {
+        load_desired(&args.target, None)?;
+    }
+    not_available(
+        "`paraform apply` needs the executor and the local provider (issue 3, not built yet)",
+    )
+}
+
+fn cmd_drift(args: &DriftArgs, _ctx: &Ctx) -> CmdResult {
+    load_desired(&args.net_dir, None)?;
+    not_available(
+        "`paraform drift` needs drift classification and reports (issue 6, not built yet)",
+    )
+}
+
+fn cmd_status(args: &StatusArgs, _ctx: &Ctx) -> CmdResult {
+    load_desired(&args.net_dir, None)?;
+    not_available("`paraform status` needs the status views (issue 6, not built yet)")
+}
+
+fn cmd_lock_status(net_dir: &Path, _ctx: &Ctx) -> CmdResult {
+    load_desired(net_dir, None)?;
+    not_available("`paraform lock status` needs the state store (issue 3, not built yet)")
+}
+
+fn cmd_force_unlock(net_dir: &Path, _id: &str, _ctx: &Ctx) -> CmdResult {
+    load_desired(net_dir, None)?;
+    not_available("`paraform lock force-unlock` needs the state store (issue 3, not built yet)")
+}
+
+fn cmd_destroy(args: &DestroyArgs, _ctx: &Ctx) -> CmdResult {
+    load_desired(&args.net_dir, None)?;
+    not_available(
+        "`paraform destroy` needs the executor and the local provider (issue 3, not built yet)",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,140 @@
+//! The command line of a local node, rendered from its group's `WorkloadSpec`.
+
+use super::ports::NodePorts;
+use crate::spec::ids::NodeName;
+use crate::spec::model::{ChainRef, Role};
+use crate::spec::workload::WorkloadSpec;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Everything a node's command line is made of besides its spec.
+#[derive(Clone, Debug)]
+pub struct Launch<'a> {
+    pub node: &'a NodeName,
+    pub spec: &'a WorkloadSpec,
+    pub dev_key: Option<&'a str>,
+    pub ports: NodePorts,
+    pub base_path: &'a Path,
+    pub keystore: &'a Path,
+    pub node_key_file: &'a Path,
+    /// `--chain` value (built-in name or absolute spec path).
+    pub chain: String,
+    /// Collators: `--chain` of the embedded relay node.
+    pub relay_chain: Option<String>,
+    /// `/ip4/127.0.0.1/tcp/<p2p>/p2p/<peer id>` of this node's chain.
+    pub bootnodes: Vec<String>,
+    /// Collators: bootnodes of the relay chain.
+    pub relay_bootnodes: Vec<String>,
+}
+
+/// `--chain` for a chain reference: built-in names as is, spec files
+/// relative to the network directory made absolute.
+pub fn chain_arg(chain: &ChainRef, net_dir: &Path) -> Result<String, String> {
+    match chain {
+        ChainRef::BuiltIn { name } => Ok(name.clone()),
+        ChainRef::Spec { path } if path.starts_with("http://") || path.starts_with("https://") => {
+            Err(format!("the local provider needs a chain spec file, not the URL {path}: download it next to the network"))
+        }
+        ChainRef::Spec { path } => {
+            let p = PathBuf::from(path);
+            let p = if p.is_absolute() { p } else { net_dir.join(p) };
+            Ok(std::path::absolute(&p).unwrap_or(p).to_string_lossy().into_owned())
+        }
+    }
+}
+
+pub fn loopback_addr(p2p: u16, peer_id: &str) -> String {
+    format!("/ip4/127.0.0.1/tcp/{p2p}/p2p/{peer_id}")
+}
+
+/// The node's arguments (without the binary).
+pub fn node_args(l: &Launch<'_>) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    fn add(a: &mut Vec<OsString>, items: &[&dyn AsRef<std::ffi::OsStr>]) {
+        a.extend(items.iter().map(|i| i.as_ref().to_os_string()));
+    }
+    add(&mut a, &[&"--chain", &l.chain, &"--name", &l.node.as_str()]);
+    add(
+        &mut a,
+        &[
+            &"--base-path",
+            &l.base_path,
+            &"--keystore-path",
+            &l.keystore,
+        ],
+    );
+    add(&mut a, &[&"--node-key-file", &l.node_key_file]);
+    add(
+        &mut a,
+        &[
+            &"--rpc-port",
+            &l.ports.rpc.to_string(),
+            &"--rpc-methods",
+            &"unsafe",
+            &"--rpc-cors",
+            &"all",
+        ],
+    );
+    add(
+        &mut a,
+        &[
+            &"--listen-addr",
+            &format!("/ip4/127.0.0.1/tcp/{}", l.ports.p2p),
+        ],
+    );
+    add(
+        &mut a,
+        &[&"--prometheus-port", &l.ports.prometheus.to_string()],
+    );
+    add(
+        &mut a,
+        &[&"--no-mdns", &"--no-telemetry", &"--no-hardware-benchmarks"],
+    );
+    add(&mut a, &[&"--database", &l.spec.storage.database]);
+    if let Some(p) = &l.spec.storage.pruning {
+        add(&mut a, &[&"--state-pruning", p]);
+    }
+    if !l.spec.log.is_empty() {
+        add(&mut a, &[&"-l", &l.spec.log.join(",")]);
+    }
+    match (l.spec.role, l.dev_key) {
+        (Role::Validator, Some(dev)) => add(&mut a, &[&format!("--{dev}")]),
+        (Role::Validator, None) => add(&mut a, &[&"--validator"]),
+        (Role::Collator, _) => add(&mut a, &[&"--collator"]),
+        (Role::Full | Role::Rpc | Role::Bootnode, _) => {}
+    }
+    if !l.bootnodes.is_empty() {
+        a.push("--bootnodes".into());
+        a.extend(l.bootnodes.iter().map(OsString::from));
+    }
+    a.extend(l.spec.flags.iter().map(OsString::from));
+    if let Some(relay) = &l.relay_chain {
+        add(
+            &mut a,
+            &[
+                &"--",
+                &"--chain",
+                relay,
+                &"--rpc-port",
+                &l.ports.relay_rpc.to_string(),
+            ],
+        );
+        add(
+            &mut a,
+            &[
+                &"--listen-addr",
+                &format!("/ip4/127.0.0.1/tcp/{}", l.ports.relay_p2p),
+            ],
+        );
+        add(
+            &mut a,
+            &[&"--no-mdns", &"--no-prometheus", &"--no-telemetry"],
+        );
+        if !l.relay_bootnodes.is_empty() {
+            a.push("--bootnodes".into());
+            a.extend(l.relay_bootnodes.iter().map(OsString::from));
+        }
+        a.extend(l.spec.relay_flags.iter().map(OsString::from));
+    }
+    a
+}

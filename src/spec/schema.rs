@@ -1,0 +1,159 @@
+//! The raw TOML schema of `networks/<net>/*.toml`, exactly as written.
+//!
+//! Every struct denies unknown fields. Values that a later diagnostic must point
+//! at are `Spanned`; everything is optional where another file may supply it
+//! (the merge in `load` decides), and defaults are applied in `expand`.
+//! Numbers that have a range rule are read as `i64` so that "out of range" is
+//! our diagnostic with a help line, not a bare type error.
+
+use super::model::{
+    CollatorMode, Consensus, Exposure, KeystoreKind, NodeKeyPolicy, OnboardMode, Role,
+};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// One `*.toml` file of a network directory.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    // Tables are not `Spanned`: toml cannot span implicit tables (a file with
+    // only `[[relay.group]]` defines `relay` implicitly); their keys are.
+    pub network: Option<RawNetwork>,
+    /// `name = "env:NAME" | "file:PATH" | "k8s:SECRET/KEY"`; `sudo` and
+    /// `derivation_root` have meaning to paraform, other names are free.
+    #[serde(default)]
+    pub secrets: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    pub funding: Option<RawFunding>,
+    pub relay: Option<RawRelay>,
+    #[serde(default)]
+    pub parachain: Vec<Spanned<RawParachain>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    pub name: Spanned<String>,
+    pub provider: Spanned<ProviderName>,
+    pub namespace: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderName {
+    Local,
+    Kubernetes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFunding {
+    /// Planck; an integer, or a string of digits (with `_`) for values beyond i64.
+    pub amount: Option<Spanned<RawAmount>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawAmount {
+    Int(i64),
+    Text(String),
+}
+
+/// `[relay]`: scalar fields may be set once across all files; groups merge.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelay {
+    pub chain: Option<Spanned<String>>,
+    pub chain_spec: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
+    pub image: Option<Spanned<String>>,
+    pub consensus: Option<Spanned<Consensus>>,
+    #[serde(default)]
+    pub group: Vec<Spanned<RawGroup>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParachain {
+    pub id: Spanned<i64>,
+    pub chain: Option<Spanned<String>>,
+    pub chain_spec: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
+    pub image: Option<Spanned<String>>,
+    pub onboard: Option<Spanned<OnboardMode>>,
+    /// `"collator"` (export block #0 from a collator) or a raw chain spec path.
+    pub genesis: Option<Spanned<String>>,
+    #[serde(default)]
+    pub group: Vec<Spanned<RawGroup>>,
+}
+
+/// `[[relay.group]]` and `[[parachain.group]]` share one shape; which fields
+/// make sense where is a validation rule (so the error says why, not just
+/// "unknown field").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub name: Spanned<String>,
+    pub role: Option<Spanned<Role>>,
+    pub replicas: Option<Spanned<i64>>,
+    pub genesis_authorities: Option<Spanned<bool>>,
+    pub collator: Option<Spanned<CollatorMode>>,
+    pub command: Option<Spanned<String>>,
+    pub image: Option<Spanned<String>>,
+    #[serde(default)]
+    pub flags: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub relay_flags: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub log: Vec<String>,
+    #[serde(default)]
+    pub resources: RawResources,
+    #[serde(default)]
+    pub storage: RawStorage,
+    pub keystore: Option<KeystoreKind>,
+    pub node_key: Option<NodeKeyPolicy>,
+    pub p2p: Option<Exposure>,
+    pub rpc: Option<Exposure>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResources {
+    pub cpu_request: Option<String>,
+    pub cpu_limit: Option<String>,
+    pub memory_request: Option<String>,
+    pub memory_limit: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    pub database: Option<Database>,
+    /// `"archive"`, `"archive-canonical"` or a number of blocks.
+    pub pruning: Option<Spanned<RawPruning>>,
+    pub size: Option<String>,
+    pub class: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Database {
+    Rocksdb,
+    Paritydb,
+}
+
+impl Database {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Database::Rocksdb => "rocksdb",
+            Database::Paritydb => "paritydb",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawPruning {
+    Blocks(i64),
+    Mode(String),
+}

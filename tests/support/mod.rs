@@ -1,0 +1,407 @@
+//! Real-node test harness, shared by the chain and end-to-end suites.
+//!
+//! - [`polkadot_bin`] finds a `polkadot` binary: `POLKADOT_BIN`, else `PATH`,
+//!   else the archive in `../shared/bin/` (extracted once, under a file lock,
+//!   into `~/.cache/paraform/bin`). With none, it panics saying how to
+//!   provide one: a real-node test never skips silently.
+//! - [`raw_chain_spec`] builds the raw spec of a built-in chain once per
+//!   binary (cached); nodes started from it skip the genesis build (~50 s
+//!   saved per node on two cores).
+//! - [`TestNetwork`] starts `--alice` and `--bob` (and more nodes) on free
+//!   loopback ports with temporary base paths and fixed node keys, waits for
+//!   RPC and for finalized blocks, and kills every process on drop.
+#![allow(dead_code)]
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const HOW_TO_PROVIDE: &str = "no polkadot binary found. Provide one with POLKADOT_BIN=/path/to/polkadot \
+     (the polkadot-prepare-worker and polkadot-execute-worker binaries must sit next to it), or put \
+     `polkadot` on PATH, or place polkadot-*-x86_64-linux.tar.xz in ../shared/bin/ beside the \
+     checkout (see ../shared/bin/README.md). Real-node tests never skip.";
+
+/// The cache directory (`$XDG_CACHE_HOME/paraform` or `~/.cache/paraform`).
+pub fn cache_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("paraform");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    home.join(".cache").join("paraform")
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// Hold an exclusive lock on `path` while `f` runs (parallel test binaries
+/// must not extract or build the same thing at the same time).
+fn with_file_lock<T>(path: &Path, f: impl FnOnce() -> T) -> T {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).expect("create cache dir");
+    }
+    let file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path).expect("open lock file");
+    let mut lock = fd_lock::RwLock::new(file);
+    let _guard = lock.write().expect("lock");
+    f()
+}
+
+/// The `polkadot` binary to test with. See the module docs for the order.
+pub fn polkadot_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("POLKADOT_BIN").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        assert!(is_executable(&p), "POLKADOT_BIN={} is not an executable file. {HOW_TO_PROVIDE}", p.display());
+        return p;
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join("polkadot");
+            if is_executable(&p) {
+                return p;
+            }
+        }
+    }
+    let bin_dir = cache_dir().join("bin");
+    let cached = bin_dir.join("polkadot");
+    let workers_ok = |d: &Path| {
+        is_executable(&d.join("polkadot"))
+            && is_executable(&d.join("polkadot-prepare-worker"))
+            && is_executable(&d.join("polkadot-execute-worker"))
+    };
+    if workers_ok(&bin_dir) {
+        return cached;
+    }
+    let archive = find_archive().unwrap_or_else(|| panic!("{HOW_TO_PROVIDE}"));
+    with_file_lock(&cache_dir().join("bin.lock"), || {
+        if workers_ok(&bin_dir) {
+            return; // another test extracted it while we waited
+        }
+        // Extract into a sibling temp dir, then move the files in: a
+        // half-extracted cache is never observed.
+        let tmp = cache_dir().join(format!("bin.extract.{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).expect("create extract dir");
+        let status = Command::new("tar")
+            .arg("-xJf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&tmp)
+            .status()
+            .unwrap_or_else(|e| panic!("running tar to extract {}: {e}", archive.display()));
+        assert!(status.success(), "tar -xJf {} failed", archive.display());
+        fs::create_dir_all(&bin_dir).expect("create bin dir");
+        for name in ["polkadot-prepare-worker", "polkadot-execute-worker", "polkadot"] {
+            let found = find_file(&tmp, name)
+                .unwrap_or_else(|| panic!("{} does not contain {name}. {HOW_TO_PROVIDE}", archive.display()));
+            fs::rename(&found, bin_dir.join(name)).expect("move extracted binary");
+        }
+        let _ = fs::remove_dir_all(&tmp);
+    });
+    assert!(workers_ok(&bin_dir), "extraction did not produce the binaries. {HOW_TO_PROVIDE}");
+    cached
+}
+
+fn find_archive() -> Option<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = manifest.join("..").join("shared").join("bin");
+    let mut found: Vec<PathBuf> = fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("polkadot-") && n.ends_with(".tar.xz"))
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_file(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().and_then(|n| n.to_str()) == Some(name) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// The raw chain spec of built-in `chain` (e.g. `rococo-local`) for `bin`,
+/// built once and cached by binary identity (size + mtime).
+pub fn raw_chain_spec(bin: &Path, chain: &str) -> PathBuf {
+    let meta = fs::metadata(bin).expect("stat polkadot");
+    let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs()).unwrap_or(0);
+    let dir = cache_dir().join("specs");
+    let out = dir.join(format!("{chain}-raw-{}-{mtime}.json", meta.len()));
+    if out.exists() {
+        return out;
+    }
+    with_file_lock(&dir.join(format!("{chain}.lock")), || {
+        if out.exists() {
+            return;
+        }
+        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+        let file = File::create(&tmp).expect("create spec file");
+        let status = Command::new(bin)
+            .args(["build-spec", "--chain", chain, "--raw", "--disable-default-bootnode"])
+            .stdout(file)
+            .stderr(Stdio::null())
+            .status()
+            .expect("run polkadot build-spec");
+        assert!(status.success(), "polkadot build-spec --chain {chain} --raw failed");
+        fs::rename(&tmp, &out).expect("store spec");
+    });
+    out
+}
+
+/// A free loopback TCP port (bound then released; the OS does not hand it
+/// out again immediately).
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Node key `n` as 64 hex chars (`00…0n`).
+pub fn node_key(n: u8) -> String {
+    format!("{:064x}", n)
+}
+
+/// Peer id of [`node_key`]`(n)` for the keys the harness uses (measured with
+/// `polkadot key inspect-node-key`).
+pub fn peer_id(n: u8) -> &'static str {
+    match n {
+        1 => "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp",
+        2 => "12D3KooWHdiAxVd8uMQR1hGWXccidmfCwLqcMpGwR6QcTP6QRMuD",
+        _ => panic!("peer id of node key {n} is not recorded"),
+    }
+}
+
+/// What a node is started as.
+#[derive(Clone, Debug)]
+pub struct NodeSpec {
+    pub name: String,
+    /// `--alice`, `--bob` …: a dev authority (also sets `--validator`).
+    pub dev_key: Option<String>,
+    /// `--validator` without a dev key (keys come from RPC rotation).
+    pub validator: bool,
+    /// Node key index (fixed keys give predictable peer ids).
+    pub node_key: u8,
+}
+
+/// A running `polkadot` process; killed on drop.
+pub struct TestNode {
+    pub name: String,
+    pub rpc_port: u16,
+    pub p2p_port: u16,
+    pub base: tempfile::TempDir,
+    pub log: PathBuf,
+    child: Option<Child>,
+}
+
+impl TestNode {
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.rpc_port)
+    }
+
+    /// The OS process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Kill the process now (to test dropped connections).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The last lines of the node's log (for assertion messages).
+    pub fn log_tail(&self, lines: usize) -> String {
+        let s = fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = s.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    fn rpc_up(&self) -> bool {
+        TcpStream::connect_timeout(&([127, 0, 0, 1], self.rpc_port).into(), Duration::from_millis(200)).is_ok()
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Start one node of `chain_spec`, with `bootnode` (multiaddr) if given.
+pub fn start_node(bin: &Path, chain_spec: &Path, spec: &NodeSpec, bootnode: Option<&str>) -> TestNode {
+    let base = tempfile::Builder::new().prefix(&format!("paraform-{}-", spec.name)).tempdir().expect("tempdir");
+    let rpc_port = free_port();
+    let p2p_port = free_port();
+    let log = base.path().join("node.log");
+    let log_file = File::create(&log).expect("create log");
+    let mut cmd = Command::new(bin);
+    cmd.arg("--chain")
+        .arg(chain_spec)
+        .arg("--base-path")
+        .arg(base.path())
+        .args(["--node-key", &node_key(spec.node_key)])
+        .args(["--rpc-port", &rpc_port.to_string()])
+        .args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
+        .args(["--no-mdns", "--no-telemetry", "--no-prometheus", "--no-hardware-benchmarks"])
+        .args(["--rpc-methods", "unsafe", "--rpc-cors", "all"])
+        .args(["--name", &spec.name])
+        // Small keystore/db footprint and quiet logs keep two cores free for block production.
+        .args(["--state-pruning", "archive-canonical", "--blocks-pruning", "archive-canonical"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file);
+    if let Some(k) = &spec.dev_key {
+        cmd.arg(format!("--{k}"));
+    } else if spec.validator {
+        cmd.arg("--validator");
+    }
+    if let Some(b) = bootnode {
+        cmd.args(["--bootnodes", b]);
+    }
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+    TestNode { name: spec.name.clone(), rpc_port, p2p_port, base, log, child: Some(child) }
+}
+
+/// A small rococo-local network: Alice and Bob (validators), optionally more nodes.
+pub struct TestNetwork {
+    pub bin: PathBuf,
+    pub spec: PathBuf,
+    pub nodes: Vec<TestNode>,
+}
+
+impl TestNetwork {
+    /// Start rococo-local Alice + Bob; return once RPC answers on both and
+    /// a block is finalized (so the chain is live).
+    pub async fn rococo_local() -> TestNetwork {
+        let bin = polkadot_bin();
+        let spec = raw_chain_spec(&bin, "rococo-local");
+        let alice = start_node(
+            &bin,
+            &spec,
+            &NodeSpec { name: "alice".into(), dev_key: Some("alice".into()), validator: true, node_key: 1 },
+            None,
+        );
+        let boot = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", alice.p2p_port, peer_id(1));
+        let bob = start_node(
+            &bin,
+            &spec,
+            &NodeSpec { name: "bob".into(), dev_key: Some("bob".into()), validator: true, node_key: 2 },
+            Some(&boot),
+        );
+        let net = TestNetwork { bin, spec, nodes: vec![alice, bob] };
+        for n in &net.nodes {
+            net.wait_rpc(n, Duration::from_secs(180)).await;
+        }
+        net.wait_finalized(1, Duration::from_secs(120)).await;
+        net
+    }
+
+    /// The bootnode address of Alice.
+    pub fn bootnode(&self) -> String {
+        format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.nodes[0].p2p_port, peer_id(1))
+    }
+
+    /// Alice's RPC endpoint.
+    pub fn ws_url(&self) -> String {
+        self.nodes[0].ws_url()
+    }
+
+    /// Start another node (e.g. a `--validator` without dev keys) that
+    /// joins through Alice; waits for its RPC.
+    pub async fn add_node(&mut self, name: &str, validator: bool, node_key: u8) -> usize {
+        let boot = self.bootnode();
+        let n = start_node(
+            &self.bin,
+            &self.spec,
+            &NodeSpec { name: name.into(), dev_key: None, validator, node_key },
+            Some(&boot),
+        );
+        self.wait_rpc(&n, Duration::from_secs(180)).await;
+        self.nodes.push(n);
+        self.nodes.len() - 1
+    }
+
+    async fn wait_rpc(&self, n: &TestNode, timeout: Duration) {
+        let start = Instant::now();
+        while !n.rpc_up() {
+            assert!(start.elapsed() < timeout, "node {} RPC not up after {timeout:?}; log:\n{}", n.name, n.log_tail(30));
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Wait until Alice reports a finalized block ≥ `number`.
+    pub async fn wait_finalized(&self, number: u64, timeout: Duration) {
+        let start = Instant::now();
+        loop {
+            if let Some(f) = finalized_number(self.nodes[0].rpc_port).await {
+                if f >= number {
+                    return;
+                }
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "no finalized block #{number} after {timeout:?}; alice log:\n{}",
+                self.nodes[0].log_tail(30)
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// Finalized block number via plain JSON-RPC over HTTP (independent of the
+/// code under test).
+pub async fn finalized_number(port: u16) -> Option<u64> {
+    use jsonrpsee::core::client::ClientT;
+    use jsonrpsee::http_client::HttpClientBuilder;
+    let c = HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(5))
+        .build(format!("http://127.0.0.1:{port}"))
+        .ok()?;
+    let hash: String = c.request("chain_getFinalizedHead", jsonrpsee::rpc_params![]).await.ok()?;
+    let header: serde_json::Value = c.request("chain_getHeader", jsonrpsee::rpc_params![hash]).await.ok()?;
+    let n = header.get("number")?.as_str()?;
+    u64::from_str_radix(n.trim_start_matches("0x"), 16).ok()
+}
+
+/// A raw JSON-RPC call over HTTP to a node (independent of the code under
+/// test, for cross-checking).
+pub async fn rpc<T: serde::de::DeserializeOwned>(port: u16, method: &str, params: Vec<serde_json::Value>) -> T {
+    use jsonrpsee::core::client::ClientT;
+    use jsonrpsee::core::params::ArrayParams;
+    use jsonrpsee::http_client::HttpClientBuilder;
+    let c = HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(30))
+        .build(format!("http://127.0.0.1:{port}"))
+        .expect("http client");
+    let mut p = ArrayParams::new();
+    for x in params {
+        p.insert(x).expect("param");
+    }
+    c.request(method, p).await.unwrap_or_else(|e| panic!("{method} on port {port}: {e}"))
+}
+
+/// Send a signal (`STOP`, `CONT`, `TERM` …) to a process started by the harness.
+pub fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().expect("run kill");
+    assert!(status.success(), "kill -{sig} {pid} failed");
+}
+
+/// Write `s` to a file (for debugging artifacts next to a node's log).
+pub fn write_file(path: &Path, s: &str) {
+    let mut f = File::create(path).expect("create file");
+    f.write_all(s.as_bytes()).expect("write file");
+}
