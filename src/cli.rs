@@ -412,13 +412,63 @@ pub fn read_observed(path: &Path) -> Result<Observed, Report> {
     Ok(observed)
 }
 
-/// Observe the live network. Needs a provider; until one is built this is a
-/// clear error rather than a made-up snapshot.
-pub fn observe_live(_desired: &Desired) -> Result<Observed, Report> {
-    Err(CliError::NotAvailable(
-        "live observation needs the local provider (not built yet); use --observed FILE".into(),
-    )
-    .into())
+/// Observe the live network through its provider (local processes, node
+/// RPCs, the relay chain at one pinned finalized block).
+pub fn observe_live(desired: &Desired) -> Result<Observed, Report> {
+    let rt = runtime()?;
+    let session = local_session(desired, None, None)?;
+    rt.block_on(observe_with(desired, &session))
+}
+
+async fn observe_with(desired: &Desired, session: &crate::apply::session::LocalSession) -> Result<Observed, Report> {
+    crate::observe::live::observe(desired, session.provider.as_ref(), &Default::default())
+        .await
+        .map_err(|e| CliError::Usage(e.to_string()).into())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Report> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")).into())
+}
+
+fn local_session(
+    desired: &Desired,
+    sudo: Option<secrecy::SecretString>,
+    root: Option<secrecy::SecretString>,
+) -> Result<crate::apply::session::LocalSession, Report> {
+    crate::apply::session::LocalSession::new(desired, sudo, root)
+        .map_err(|e| CliError::NotAvailable(e.to_string()).into())
+}
+
+/// Resolve an optional secret reference (values stay in `SecretString`s).
+fn resolve_secret(
+    reference: Option<&crate::spec::SecretRef>,
+    base: &Path,
+) -> Result<Option<secrecy::SecretString>, Report> {
+    match reference {
+        None => Ok(None),
+        Some(r) => crate::spec::secrets::resolve(r, base)
+            .map(Some)
+            .map_err(|e| CliError::Secret { message: e.to_string() }.into()),
+    }
+}
+
+fn state_err(e: crate::state::StateError) -> Report {
+    CliError::Usage(e.to_string()).into()
+}
+
+/// Ask for `expected` on the terminal (Terraform's "Enter a value").
+fn confirm(question: &str, expected: &str) -> Result<bool, Report> {
+    eprintln!("{question}");
+    eprint!("  Enter a value: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|source| CliError::Read { path: "<stdin>".into(), source })?;
+    Ok(line.trim() == expected)
 }
 
 /// Read a plan saved by `plan --out`.
@@ -479,52 +529,272 @@ fn print_stdout(s: &str) -> Result<(), Report> {
 }
 
 // ---- commands that need a provider, executor or state store ------------------
-// Each is its own function so the executor/status work can fill it in.
 
-fn not_available(what: &str) -> CmdResult {
-    Err(CliError::NotAvailable(what.to_string()).into())
+fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
+    use crate::apply::{settle_all, ExecOptions, Executor, Journal, Progress};
+    use crate::state::{LockInfo, StateStore as _};
+
+    let saved = if is_saved_plan(&args.target) { Some(read_saved_plan(&args.target)?) } else { None };
+    let desired = match &saved {
+        Some(s) => s.desired.clone(),
+        None => {
+            let mut d = load_desired(&args.target, None)?;
+            resolve_accounts(&mut d, &args.target)?;
+            d
+        }
+    };
+    let net_dir = desired.source.dir.clone();
+    let sudo = resolve_secret(desired.secrets.sudo.as_ref(), &net_dir)?;
+    let root = resolve_secret(desired.secrets.derivation_root.as_ref(), &net_dir)?;
+    let session = local_session(&desired, sudo, root)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let _lock = session
+            .store
+            .lock(LockInfo::for_this_process("apply", desired.source.commit.clone()))
+            .await
+            .map_err(state_err)?;
+        let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
+        let journal = Journal::new(&session.store, session.store.load().await.map_err(state_err)?);
+
+        // Submissions an interrupted apply left in flight land or expire
+        // before anything is observed: the plan then sees what landed.
+        if !journal.all_in_flight().await.is_empty() {
+            progress.note("Settling submissions left in flight by an interrupted apply…");
+            for (step, how) in settle_all(&journal, &session.chain, std::time::Duration::from_secs(3))
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?
+            {
+                progress.note(&format!("  {step}: {how:?}"));
+            }
+        }
+
+        let observed = observe_with(&desired, &session).await?;
+        let fresh = crate::plan::plan(&desired, &observed);
+        let plan = match &saved {
+            Some(s) => {
+                crate::plan::artifact::staleness_with_desired(s, &fresh.fingerprint, &desired).map_err(CliError::Stale)?;
+                s.plan.clone()
+            }
+            None => fresh,
+        };
+        let opts = render::Options { color: ctx.color };
+        print_stdout(&render::render(&plan, render::Format::Text, opts))?;
+        check_safety(&plan, args.allow_unsafe)?;
+        if plan.is_empty() {
+            let mut st = journal.snapshot().await;
+            st.dirty = false;
+            st.dirty_reason = None;
+            st.journal.clear();
+            session.store.save(&st).await.map_err(state_err)?;
+            return Ok(Outcome::Success);
+        }
+        if !args.auto_approve
+            && !confirm(
+                "\nDo you want to perform these actions? Only 'yes' will be accepted to approve.",
+                "yes",
+            )?
+        {
+            return Err(CliError::Usage("apply cancelled".into()).into());
+        }
+
+        let options = ExecOptions { parallelism: args.parallelism as usize, ..Default::default() };
+        let executor = Executor {
+            plan: &plan,
+            desired: &desired,
+            provider: session.provider.as_ref(),
+            chain: &session.chain,
+            journal: &journal,
+            options,
+            progress: &progress,
+        };
+        let report = executor.run().await;
+        let mut st = journal.snapshot().await;
+        let done = report.count(|r| matches!(r, crate::apply::StepResult::Done { .. }));
+        let already = report.count(|r| matches!(r, crate::apply::StepResult::AlreadyDone { .. }));
+        if report.ok() {
+            st.dirty = false;
+            st.dirty_reason = None;
+            st.journal.clear();
+            st.last_applied_commit = desired.source.commit.clone();
+            st.last_plan_hash = Some(crate::plan::artifact::content_digest(&plan));
+            st.last_applied_unix = Some(
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            );
+            session.store.save(&st).await.map_err(state_err)?;
+            println!(
+                "\nApply complete! {done} step(s) done, {already} already in effect, in {:.0}s.",
+                report.elapsed.as_secs_f64()
+            );
+            print_local_hints(&session);
+            Ok(Outcome::Success)
+        } else {
+            let causes: Vec<String> = report.failures.iter().map(|(id, e)| format!("{id}: {e}")).collect();
+            st.dirty = true;
+            st.dirty_reason = Some(causes.join("; "));
+            session.store.save(&st).await.map_err(state_err)?;
+            let skipped = report.count(|r| matches!(r, crate::apply::StepResult::Skipped { .. }));
+            Err(CliError::Usage(format!(
+                "apply failed ({} failed, {skipped} skipped, {done} done): {}. Run apply again once fixed: finished steps are not repeated.",
+                report.failures.len(),
+                causes.join("; ")
+            ))
+            .into())
+        }
+    })
 }
 
-fn cmd_apply(args: &ApplyArgs, _ctx: &Ctx) -> CmdResult {
-    if is_saved_plan(&args.target) {
-        // Check the file now so a bad or foreign plan is reported as such.
-        let saved = read_saved_plan(&args.target)?;
-        check_safety(&saved.plan, args.allow_unsafe)?;
-    } else {
-        load_desired(&args.target, None)?;
+fn print_local_hints(session: &crate::apply::session::LocalSession) {
+    let root = session.provider.layout().root();
+    println!("Node logs: {}/nodes/<node>/node.log", root.display());
+}
+
+fn cmd_drift(args: &DriftArgs, ctx: &Ctx) -> CmdResult {
+    let mut desired = load_desired(&args.net_dir, None)?;
+    resolve_accounts(&mut desired, &args.net_dir)?;
+    let observed = match &args.observed {
+        Some(p) => read_observed(p)?,
+        None => observe_live(&desired)?,
+    };
+    let plan = crate::plan::plan(&desired, &observed);
+    let opts = render::Options { color: ctx.color };
+    print_stdout(&render::render(&plan, render::Format::Text, opts))?;
+    if let Some(report) = &args.report {
+        write_file(report, &render::render(&plan, render::Format::Markdown, render::Options::default()))?;
     }
-    not_available(
-        "`paraform apply` needs the executor and the local provider (issue 3, not built yet)",
-    )
-}
-
-fn cmd_drift(args: &DriftArgs, _ctx: &Ctx) -> CmdResult {
-    load_desired(&args.net_dir, None)?;
-    not_available(
-        "`paraform drift` needs drift classification and reports (issue 6, not built yet)",
-    )
+    if let Some(metrics) = &args.metrics {
+        let s = plan.summary();
+        write_file(
+            metrics,
+            &format!(
+                "# HELP paraform_drift_steps Steps a plan would take to converge.\n# TYPE paraform_drift_steps gauge\n\
+                 paraform_drift_steps{{network=\"{n}\",action=\"add\"}} {}\nparaform_drift_steps{{network=\"{n}\",action=\"change\"}} {}\n\
+                 paraform_drift_steps{{network=\"{n}\",action=\"destroy\"}} {}\n\
+                 # HELP paraform_pending_effects Submitted effects waiting for a session boundary.\n# TYPE paraform_pending_effects gauge\n\
+                 paraform_pending_effects{{network=\"{n}\"}} {}\n",
+                s.add,
+                s.change,
+                s.destroy,
+                plan.pending.len(),
+                n = desired.network
+            ),
+        )?;
+    }
+    Ok(if plan.is_empty() { Outcome::Success } else { Outcome::ChangesPending })
 }
 
 fn cmd_status(args: &StatusArgs, _ctx: &Ctx) -> CmdResult {
-    load_desired(&args.net_dir, None)?;
-    not_available("`paraform status` needs the status views (issue 6, not built yet)")
+    let mut desired = load_desired(&args.net_dir, None)?;
+    resolve_accounts(&mut desired, &args.net_dir)?;
+    let observed = match &args.observed {
+        Some(p) => read_observed(p)?,
+        None => observe_live(&desired)?,
+    };
+    use crate::apply::status::View;
+    let view = match args.view.unwrap_or(StatusView::Nodes) {
+        StatusView::Nodes => View::Nodes,
+        StatusView::Validators => View::Validators,
+        StatusView::Parachains => View::Parachains,
+        StatusView::Collators => View::Collators,
+    };
+    let out = crate::apply::status::render(&desired, &observed, view, args.format == TableFormat::Json);
+    print_stdout(&out)?;
+    Ok(Outcome::Success)
 }
 
 fn cmd_lock_status(net_dir: &Path, _ctx: &Ctx) -> CmdResult {
-    load_desired(net_dir, None)?;
-    not_available("`paraform lock status` needs the state store (issue 3, not built yet)")
+    use crate::state::StateStore as _;
+    let desired = load_desired(net_dir, None)?;
+    let session = local_session(&desired, None, None)?;
+    let rt = runtime()?;
+    let (holder, state) = rt.block_on(async {
+        let h = session.store.lock_status().await.map_err(state_err)?;
+        let s = session.store.load().await.map_err(state_err)?;
+        Ok::<_, Report>((h, s))
+    })?;
+    match holder {
+        Some(h) => println!("Locked: {}\n  command: {}", h.describe(), h.command),
+        None => println!("Not locked."),
+    }
+    if let Some(c) = &state.last_applied_commit {
+        println!("Last applied commit: {c}");
+    }
+    if let Some(t) = state.last_applied_unix {
+        println!("Last successful apply: {}", crate::state::format_unix(t));
+    }
+    if state.dirty {
+        println!("State is DIRTY: {}", state.dirty_reason.as_deref().unwrap_or("the last apply did not finish"));
+    }
+    Ok(Outcome::Success)
 }
 
-fn cmd_force_unlock(net_dir: &Path, _id: &str, _ctx: &Ctx) -> CmdResult {
-    load_desired(net_dir, None)?;
-    not_available("`paraform lock force-unlock` needs the state store (issue 3, not built yet)")
+fn cmd_force_unlock(net_dir: &Path, id: &str, _ctx: &Ctx) -> CmdResult {
+    use crate::state::StateStore as _;
+    let desired = load_desired(net_dir, None)?;
+    let session = local_session(&desired, None, None)?;
+    let rt = runtime()?;
+    let was = rt.block_on(session.store.force_unlock(id)).map_err(state_err)?;
+    println!("Lock {} removed (was: {}).", was.id, was.describe());
+    Ok(Outcome::Success)
 }
 
-fn cmd_destroy(args: &DestroyArgs, _ctx: &Ctx) -> CmdResult {
-    load_desired(&args.net_dir, None)?;
-    not_available(
-        "`paraform destroy` needs the executor and the local provider (issue 3, not built yet)",
-    )
+fn cmd_destroy(args: &DestroyArgs, ctx: &Ctx) -> CmdResult {
+    use crate::apply::{ExecOptions, Executor, Journal, Progress};
+    use crate::state::{LockInfo, StateStore as _};
+    let mut desired = load_desired(&args.net_dir, None)?;
+    resolve_accounts(&mut desired, &args.net_dir)?;
+    let sudo = resolve_secret(desired.secrets.sudo.as_ref(), &args.net_dir)?;
+    let root = resolve_secret(desired.secrets.derivation_root.as_ref(), &args.net_dir)?;
+    let session = local_session(&desired, sudo, root)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let _lock = session
+            .store
+            .lock(LockInfo::for_this_process("destroy", desired.source.commit.clone()))
+            .await
+            .map_err(state_err)?;
+        let observed = observe_with(&desired, &session).await?;
+        let plan = crate::apply::session::destroy_plan(&desired, &observed);
+        if plan.is_empty() {
+            println!("Nothing to destroy: no workloads of {} exist.", desired.network);
+            return Ok(Outcome::Success);
+        }
+        print_stdout(&render::render(&plan, render::Format::Text, render::Options { color: ctx.color }))?;
+        if !args.auto_approve
+            && !confirm(
+                &format!("\nThis stops every node of network {0} and deletes their data. Type the network name ({0}) to confirm.", desired.network),
+                desired.network.as_str(),
+            )?
+        {
+            return Err(CliError::Usage("destroy cancelled (the typed name did not match)".into()).into());
+        }
+        let journal = Journal::new(&session.store, session.store.load().await.map_err(state_err)?);
+        let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
+        let executor = Executor {
+            plan: &plan,
+            desired: &desired,
+            provider: session.provider.as_ref(),
+            chain: &session.chain,
+            journal: &journal,
+            options: ExecOptions::default(),
+            progress: &progress,
+        };
+        let report = executor.run().await;
+        let mut st = journal.snapshot().await;
+        if report.ok() {
+            st.journal.clear();
+            st.dirty = false;
+            st.dirty_reason = None;
+            session.store.save(&st).await.map_err(state_err)?;
+            println!("Destroy complete: {} workload(s) removed.", plan.steps.iter().filter(|s| matches!(s.kind, crate::plan::StepKind::Workload { .. })).count());
+            Ok(Outcome::Success)
+        } else {
+            st.dirty = true;
+            st.dirty_reason = Some(report.failures.iter().map(|(id, e)| format!("{id}: {e}")).collect::<Vec<_>>().join("; "));
+            session.store.save(&st).await.map_err(state_err)?;
+            Err(CliError::Usage(format!("destroy failed: {}", st.dirty_reason.unwrap_or_default())).into())
+        }
+    })
 }
 
 #[cfg(test)]

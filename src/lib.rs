@@ -2,6 +2,7 @@
 //!
 //! Data flows `spec` → `observe` → `plan` (pure) → `apply`; see ARCHITECTURE §7.
 
+pub mod apply;
 pub mod chain;
 pub mod cli;
 pub mod error;
@@ -10,3 +11,4 @@ pub mod plan;
 pub mod provider;
 pub mod render;
 pub mod spec;
+pub mod state;

@@ -20,11 +20,28 @@ use paraform::spec::ids::{AccountId, HexHash, NodeName, ParaId};
 use parity_scale_codec::Decode;
 use secrecy::SecretString;
 use std::sync::Mutex;
+use subxt::dynamic::Value;
 use std::time::{Duration, Instant};
 use subxt_signer::sr25519::Keypair;
 use support::TestNetwork;
 
 const UNIT: u128 = 1_000_000_000_000;
+
+/// The smallest validation code the PVF pre-check accepts: a wasm module
+/// exporting `memory`, `__heap_base` and `validate_block(i32, i32) -> i64`
+/// (it is never executed: no collator runs for the test para).
+const TINY_PVF: &[u8] = &[
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7e, // type: (i32, i32) -> i64
+    0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+    0x05, 0x03, 0x01, 0x00, 0x11, // memory: min 17 pages
+    0x06, 0x08, 0x01, 0x7f, 0x00, 0x41, 0x80, 0x80, 0x04, 0x0b, // global i32 = 65536
+    0x07, 0x29, 0x03, // exports
+    0x06, b'm', b'e', b'm', b'o', b'r', b'y', 0x02, 0x00,
+    0x0e, b'v', b'a', b'l', b'i', b'd', b'a', b't', b'e', b'_', b'b', b'l', b'o', b'c', b'k', 0x00, 0x00,
+    0x0b, b'_', b'_', b'h', b'e', b'a', b'p', b'_', b'b', b'a', b's', b'e', 0x03, 0x00,
+    0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x00, 0x0b, // code: i64.const 0
+];
 /// Well-known storage keys (twox128 pallet ++ twox128 entry), independent of the code under test.
 const SESSION_VALIDATORS_KEY: &str = "0xcec5070d609dd3497f72bde07fc96ba088dcde934c658227ee1dfafcd6e16903";
 
@@ -173,9 +190,9 @@ async fn rococo_local_suite() {
                 ("deregister".to_string(), calls::sudo(calls::deregister_validators(&[acct(&retire_me)]))),
                 (
                     "onboard".to_string(),
-                    calls::sudo(calls::sudo_schedule_para_initialize(para, &genesis.head, &genesis.code, ParaKind::Parachain)),
+                    calls::sudo(calls::sudo_schedule_para_initialize(para, &genesis.head, TINY_PVF, ParaKind::Parachain)),
                 ),
-                ("bad-sudo".to_string(), calls::sudo(calls::sudo_schedule_para_cleanup(ParaId(4242)))),
+                ("bad-sudo".to_string(), calls::sudo(calls::dynamic("Configuration", "set_max_code_size", [Value::u128(u32::MAX as u128)]))),
             ];
             let bob_calls = vec![
                 // batch_all: the failing transfer fails the whole extrinsic.
@@ -221,7 +238,7 @@ async fn rococo_local_suite() {
             ensure!(s[0].is_ok(), "set_keys: {:?}", s[0]);
             match &a[3] {
                 Err(ChainError::SudoCallFailed { failure: DispatchFailure::Module { pallet, error }, .. }) => {
-                    ensure!(pallet == "ParasSudoWrapper", "bad sudo failed in {pallet}.{error}")
+                    ensure!(pallet == "Configuration" && error == "InvalidNewValue", "bad sudo failed with {pallet}.{error}")
                 }
                 other => return Err(format!("bad sudo: want SudoCallFailed, got {other:?}")),
             }
@@ -241,6 +258,10 @@ async fn rococo_local_suite() {
             ensure!(s.pending_retire.contains(&acct(&retire_me)), "pending_retire {:?}", s.pending_retire);
             let p = s.paras.get(&para).ok_or_else(|| format!("para {para} not in {:?}", s.paras.keys()))?;
             ensure!(p.lifecycle == ParaLifecycle::Onboarding, "lifecycle {:?}", p.lifecycle);
+            let code_hash = format!("0x{}", hex::encode(sp_crypto_hashing::blake2_256(TINY_PVF)));
+            ensure!(p.code_hash.as_ref().map(|h| h.0.as_str()) == Some(code_hash.as_str()), "code hash {:?}", p.code_hash);
+            let head_hash = format!("0x{}", hex::encode(genesis.genesis_hash));
+            ensure!(p.head.as_ref().map(|h| h.0.as_str()) == Some(head_hash.as_str()), "head {:?} want {head_hash}", p.head);
             let dave = NodeRpc::connect(&dave_url, &ConnectOptions::default()).await.map_err(|e| e.to_string())?;
             ensure!(dave.has_session_keys(&rotated.keys).await.map_err(|e| e.to_string())?, "dave lacks its keys");
             let alice_rpc = NodeRpc::connect(&alice_url, &ConnectOptions::default()).await.map_err(|e| e.to_string())?;
@@ -310,43 +331,57 @@ async fn rococo_local_suite() {
         })
         .await;
 
-    // 7. Core assignment and offboarding of the onboarded para.
+    // 7. Session changes: the registered validator becomes active, the
+    // para becomes a parachain (both take two sessions on this runtime).
+    report
+        .run("registered validator active + para onboarded after session changes", async {
+            let deadline = Instant::now() + Duration::from_secs(180);
+            loop {
+                let (s, d) = observe_relay_detailed(&client, &[]).await.map_err(|e| e.to_string())?;
+                let active = s.validators.contains(&acct(&dave_stash));
+                let lifecycle = s.paras.get(&para).map(|p| p.lifecycle);
+                if active && lifecycle != Some(ParaLifecycle::Onboarding) {
+                    eprintln!(
+                        "  session {} block {}: dave active, para {:?}, cores {:?}, para_cores {:?}",
+                        s.session_index, s.block_number, lifecycle, d.coretime_cores, d.para_cores
+                    );
+                    ensure!(!s.validators.contains(&acct(&retire_me)), "retired account active");
+                    ensure!(lifecycle == Some(ParaLifecycle::Parachain), "para lifecycle {lifecycle:?}");
+                    return Ok(());
+                }
+                ensure!(
+                    Instant::now() < deadline,
+                    "by session {}: dave active {active}, para {lifecycle:?}",
+                    s.session_index
+                );
+                tokio::time::sleep(Duration::from_secs(6)).await;
+            }
+        })
+        .await;
+
+    // 8. Core assignment (explicit, under sudo) and offboarding.
     report
         .run("core assignment + offboard", async {
             let (s, d) = observe_relay_detailed(&client, &[]).await.map_err(|e| e.to_string())?;
             eprintln!("  before: cores {:?}, para {:?}, para_cores {:?}", d.coretime_cores, s.paras.get(&para), d.para_cores);
+            let cores = d.coretime_cores.unwrap_or(0);
             let begin = s.block_number as u32 + 2;
             let assign = calls::sudo(
-                calls::batch_all(vec![calls::set_coretime_cores(1), calls::assign_core(0, begin, para)]).unwrap(),
+                calls::batch_all(vec![calls::set_coretime_cores(cores + 1), calls::assign_core(cores as u16, begin, para)]).unwrap(),
             );
             submit::submit(&client, &alice, "core", &assign, &opts, &no_journal).await.map_err(|e| e.to_string())?;
             let (s, d) = observe_relay_detailed(&client, &[]).await.map_err(|e| e.to_string())?;
             eprintln!("  after:  cores {:?}, para {:?}, para_cores {:?}", d.coretime_cores, s.paras.get(&para), d.para_cores);
-            ensure!(d.para_cores.get(&para).is_some_and(|c| c.contains(&0)), "para has no core: {:?}", d.para_cores);
+            ensure!(d.para_cores.get(&para).is_some_and(|c| c.contains(&cores)), "para has no core {cores}: {:?}", d.para_cores);
             ensure!(s.paras.get(&para).and_then(|p| p.has_core) == Some(true), "has_core false");
-            let r = submit::submit(&client, &alice, "offboard", &calls::sudo(calls::sudo_schedule_para_cleanup(para)), &opts, &no_journal).await;
+            submit::submit(&client, &alice, "offboard", &calls::sudo(calls::sudo_schedule_para_cleanup(para)), &opts, &no_journal)
+                .await
+                .map_err(|e| e.to_string())?;
             let s = observe_relay(&client, &[]).await.map_err(|e| e.to_string())?;
-            eprintln!("  offboard: {:?} → lifecycle {:?}", r.as_ref().map(|_| ()), s.paras.get(&para).map(|p| p.lifecycle));
-            r.map_err(|e| e.to_string())?;
-            ensure!(s.paras.get(&para).is_none_or(|p| p.lifecycle.is_offboarding()), "lifecycle {:?}", s.paras.get(&para));
+            let lifecycle = s.paras.get(&para).map(|p| p.lifecycle);
+            eprintln!("  offboard → lifecycle {lifecycle:?}");
+            ensure!(lifecycle.is_none_or(|l| l.is_offboarding()), "lifecycle {lifecycle:?}");
             Ok(())
-        })
-        .await;
-
-    // 8. The registered validator becomes active after the session change.
-    report
-        .run("registered validator becomes active", async {
-            let deadline = Instant::now() + Duration::from_secs(150);
-            loop {
-                let s = observe_relay(&client, &[]).await.map_err(|e| e.to_string())?;
-                if s.validators.contains(&acct(&dave_stash)) {
-                    eprintln!("  active at session {} (block {})", s.session_index, s.block_number);
-                    ensure!(!s.validators.contains(&acct(&retire_me)), "retired account active");
-                    return Ok(());
-                }
-                ensure!(Instant::now() < deadline, "dave not active by session {} (validators {:?})", s.session_index, s.validators);
-                tokio::time::sleep(Duration::from_secs(6)).await;
-            }
         })
         .await;
 

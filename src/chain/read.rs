@@ -94,7 +94,7 @@ pub async fn observe_relay_detailed(
         CODE_HASH,
         REGISTRAR_PARAS,
     ];
-    maps.extend(CORE_ENTRIES);
+    maps.extend(CORE_ENTRIES.iter().filter(|e| !snap.is_plain(**e)));
     let keys = snap.keys_of(&maps).await?;
 
     // (2) every value in one batch: map values that are needed, plain values,
@@ -102,7 +102,7 @@ pub async fn observe_relay_detailed(
     let needs_values = [NEXT_KEYS, LIFECYCLES, HEADS, CODE_HASH];
     let mut wanted: Vec<Vec<u8>> = Vec::new();
     for (entry, ks) in &keys {
-        if needs_values.contains(entry) || CORE_ENTRIES.contains(entry) {
+        if needs_values.contains(entry) || (CORE_ENTRIES.contains(entry) && !snap.is_plain(*entry)) {
             wanted.extend(ks.iter().cloned());
         }
     }
@@ -115,7 +115,7 @@ pub async fn observe_relay_detailed(
         SUDO_KEY,
         ACTIVE_CONFIG,
     ];
-    for e in plain.iter().filter(|e| snap.has(**e)) {
+    for e in plain.iter().chain(CORE_ENTRIES.iter()).filter(|e| snap.has(**e) && snap.is_plain(**e)) {
         wanted.push(entry_prefix(*e));
     }
     let unique_accounts: BTreeSet<AccountId> = accounts.iter().cloned().collect();
@@ -248,21 +248,48 @@ pub async fn observe_relay_detailed(
         .map(|(id, _)| id)
         .collect();
 
-    // Cores.
+    // Cores: which para runs (or is scheduled to run) on which core.
     let mut para_cores: BTreeMap<ParaId, BTreeSet<u32>> = BTreeMap::new();
+    let mut note_tasks = |core: Option<u32>, value: &DynValue| {
+        let mut tasks = Vec::new();
+        collect_tasks(value, &mut tasks);
+        for t in tasks {
+            let set = para_cores.entry(ParaId(t)).or_default();
+            if let Some(c) = core {
+                set.insert(c);
+            }
+        }
+    };
     for e in CORE_ENTRIES {
+        if !snap.has(e) {
+            continue;
+        }
+        if snap.is_plain(e) {
+            // `CoreDescriptors` as one `BTreeMap<CoreIndex, CoreDescriptor>`.
+            if let Some(v) = plain_value(e)? {
+                for pair in val::items(&v) {
+                    let kv = val::items(pair);
+                    if let [k, d] = kv.as_slice() {
+                        note_tasks(val::as_u128(k).map(|n| n as u32), d);
+                    }
+                }
+            }
+            continue;
+        }
         for k in keys.get(&e).map(|v| v.as_slice()).unwrap_or_default() {
             let Some(bytes) = values.get(k) else { continue };
             let value = snap.decode(e, bytes)?;
-            let core = core_index_of_key(&snap, e, k);
-            let mut tasks = Vec::new();
-            collect_tasks(&value, &mut tasks);
-            for t in tasks {
-                let set = para_cores.entry(ParaId(t)).or_default();
-                if let Some(c) = core {
-                    set.insert(c);
-                }
-            }
+            // Keyed by `CoreIndex` or by `(BlockNumber, CoreIndex)`: the core is the last part.
+            let core = snap
+                .map_key_part(e, k)
+                .and_then(|part| snap.decode_key(e, part))
+                .ok()
+                .and_then(|key| match val::items(&key).last() {
+                    Some(last) if val::items(&key).len() > 1 => val::as_u128(last),
+                    _ => val::as_u128(&key),
+                })
+                .map(|n| n as u32);
+            note_tasks(core, &value);
         }
     }
     for (id, p) in paras.iter_mut() {
@@ -455,25 +482,4 @@ fn collect_tasks(v: &DynValue, out: &mut Vec<u32>) {
         }
         _ => {}
     }
-}
-
-/// The core index in a core map's key: `CoreDescriptors` is keyed by
-/// `CoreIndex`, `CoreSchedules` by `(BlockNumber, CoreIndex)`; the core index
-/// is the last `u32` of the key (both use `Twox256`/`Twox64Concat` hashers
-/// that keep the key only for the latter, so decode what can be decoded).
-fn core_index_of_key(snap: &Snapshot<'_>, e: Entry, full_key: &[u8]) -> Option<u32> {
-    if let Ok(part) = snap.map_key_part(e, full_key) {
-        return snap
-            .decode_key(e, part)
-            .ok()
-            .and_then(|k| val::as_u128(&k))
-            .map(|n| n as u32);
-    }
-    // Multi-key maps: take the trailing 4 bytes if the last hasher keeps the key.
-    full_key
-        .len()
-        .checked_sub(4)
-        .and_then(|i| full_key.get(i..))
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_le_bytes)
 }

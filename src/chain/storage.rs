@@ -110,6 +110,11 @@ impl<'a> Snapshot<'a> {
         self.entry_type(entry).is_some()
     }
 
+    /// Whether this entry is a plain value (not a map).
+    pub fn is_plain(&self, entry: Entry) -> bool {
+        matches!(self.entry_type(entry), Some(StorageEntryType::Plain(_)))
+    }
+
     /// Whether the runtime has this pallet.
     pub fn has_pallet(&self, pallet: &str) -> bool {
         self.metadata.pallet_by_name(pallet).is_some()
@@ -313,12 +318,16 @@ pub mod val {
         Some(AccountId(arr))
     }
 
-    /// Elements of a sequence/tuple composite.
+    /// Elements of a sequence/tuple/struct, or the fields of an enum variant.
     pub fn items(v: &DynValue) -> Vec<&DynValue> {
-        match &v.value {
-            ValueDef::Composite(Composite::Unnamed(vals)) => vals.iter().collect(),
-            ValueDef::Composite(Composite::Named(vals)) => vals.iter().map(|(_, v)| v).collect(),
-            _ => Vec::new(),
+        let c = match &v.value {
+            ValueDef::Composite(c) => c,
+            ValueDef::Variant(var) => &var.values,
+            _ => return Vec::new(),
+        };
+        match c {
+            Composite::Unnamed(vals) => vals.iter().collect(),
+            Composite::Named(vals) => vals.iter().map(|(_, v)| v).collect(),
         }
     }
 

@@ -117,3 +117,68 @@ impl StepSet {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::step::{Action, StepKind};
+    use crate::spec::ids::GroupName;
+
+    fn step(id: &str, deps: &[&str]) -> Step {
+        Step {
+            id: StepId(id.into()),
+            action: Action::Wait,
+            kind: StepKind::HealthGate {
+                group: GroupName::new(id),
+                nodes: vec![],
+            },
+            reason: String::new(),
+            depends_on: deps.iter().map(|d| StepId(d.to_string())).collect(),
+            eta: None,
+            known_after_apply: vec![],
+        }
+    }
+
+    #[test]
+    fn edges_that_would_close_a_cycle_are_skipped() {
+        let mut set = StepSet::default();
+        set.insert(step("a", &[]));
+        set.insert(step("b", &["a"]));
+        set.insert(step("c", &["b"]));
+        set.depend_if_acyclic(&StepId("a".into()), &StepId("c".into()));
+        assert!(set
+            .get(&StepId("a".into()))
+            .is_some_and(|s| s.depends_on.is_empty()));
+        set.depend_if_acyclic(&StepId("c".into()), &StepId("a".into()));
+        assert_eq!(
+            set.get(&StepId("c".into())).map(|s| s.depends_on.len()),
+            Some(2)
+        );
+        // Edges to steps that are not in the plan are never added.
+        set.depend(&StepId("a".into()), &StepId("zz".into()));
+        assert!(set
+            .get(&StepId("a".into()))
+            .is_some_and(|s| s.depends_on.is_empty()));
+    }
+
+    #[test]
+    fn order_is_topological_with_ties_by_id() {
+        let mut set = StepSet::default();
+        for s in [
+            step("z", &[]),
+            step("b", &["z"]),
+            step("a", &["z", "z"]),
+            step("y", &[]),
+        ] {
+            set.insert(s);
+        }
+        let steps = set.into_ordered();
+        let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, vec!["y", "z", "a", "b"]);
+        assert_eq!(
+            steps[2].depends_on,
+            vec![StepId("z".into())],
+            "deduplicated"
+        );
+    }
+}

@@ -4,8 +4,8 @@
 use super::step::{Eta, Pending};
 use crate::observe::{ChainState, ChainView, Observed, ObservedNodeProcess, ParaLifecycle};
 use crate::spec::ids::*;
-use crate::spec::model::{CollatorMode, Consensus, Desired, Role};
-use std::collections::BTreeMap;
+use crate::spec::model::{CollatorMode, Consensus, Desired, Group, Node, Role};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) struct Ctx<'a> {
     pub desired: &'a Desired,
@@ -17,6 +17,63 @@ pub(crate) struct Ctx<'a> {
     /// cancelled: it is deregistered once active), or the collators of an
     /// undesired para that is still onboarding (it cannot be offboarded yet).
     pub held_groups: BTreeMap<GroupName, String>,
+    /// Lookups the stages do per node and per account (networks have
+    /// thousands of nodes: no linear scans in loops).
+    index: Index<'a>,
+}
+
+#[derive(Default)]
+struct Index<'a> {
+    nodes: BTreeMap<&'a NodeName, (&'a Node, &'a Group)>,
+    validator_accounts: BTreeSet<&'a AccountId>,
+    /// Accounts of desired collating nodes (invulnerable or candidate), per para.
+    collator_accounts: BTreeMap<ParaId, BTreeSet<&'a AccountId>>,
+    active: BTreeSet<&'a AccountId>,
+    queued: BTreeSet<&'a AccountId>,
+    pending_add: BTreeSet<&'a AccountId>,
+    pending_retire: BTreeSet<&'a AccountId>,
+    staking: BTreeSet<&'a AccountId>,
+}
+
+fn collating(g: &Group) -> Option<ParaId> {
+    match (g.chain, g.role, g.collator) {
+        (
+            ChainSide::Para(id),
+            Role::Collator,
+            Some(CollatorMode::Invulnerable | CollatorMode::Candidate),
+        ) => Some(id),
+        _ => None,
+    }
+}
+
+impl<'a> Index<'a> {
+    fn new(desired: &'a Desired, chain: Option<&'a ChainState>) -> Self {
+        let mut ix = Index::default();
+        for g in &desired.groups {
+            for n in &g.nodes {
+                ix.nodes.insert(&n.name, (n, g));
+            }
+            let accounts: Vec<&AccountId> =
+                g.nodes.iter().filter_map(|n| n.account.as_ref()).collect();
+            if g.chain == ChainSide::Relay && g.role == Role::Validator {
+                ix.validator_accounts.extend(accounts.iter().copied());
+            }
+            if let Some(para) = collating(g) {
+                ix.collator_accounts
+                    .entry(para)
+                    .or_default()
+                    .extend(accounts);
+            }
+        }
+        if let Some(c) = chain {
+            ix.active = c.validators.iter().collect();
+            ix.queued = c.queued.iter().collect();
+            ix.pending_add = c.pending_add.iter().collect();
+            ix.pending_retire = c.pending_retire.iter().collect();
+            ix.staking = c.staking_validators.iter().collect();
+        }
+        ix
+    }
 }
 
 /// Where an account stands with respect to the validator set, counting
@@ -42,6 +99,7 @@ impl<'a> Ctx<'a> {
             observed,
             chain: observed.relay_state(),
             held_groups: BTreeMap::new(),
+            index: Index::new(desired, observed.relay_state()),
         };
         ctx.held_groups = ctx.holds();
         ctx
@@ -57,7 +115,7 @@ impl<'a> Ctx<'a> {
             if let Membership::Joining {
                 sessions,
                 cancellable: false,
-            } = self.membership(chain, obs.account)
+            } = self.membership(obs.account)
             {
                 let at = chain.session_index.saturating_add(sessions);
                 held.entry(obs.group.clone()).or_insert_with(|| {
@@ -95,28 +153,29 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Validator-set membership of `account` (live chain only).
+    /// Validator-set membership of `account` (meaningful when the chain is live).
     ///
     /// PoA follows `ValidatorManager`: at a session change the next set is the
     /// active set minus `ValidatorsToRetire` plus `ValidatorsToAdd`, and it is
     /// queued for one session (`Session.QueuedKeys`) before becoming active.
     /// PoS: the intent (`Staking.Validators`) decides; the election follows.
-    pub fn membership(&self, chain: &ChainState, account: &AccountId) -> Membership {
-        let active = chain.validators.contains(account);
+    pub fn membership(&self, account: &AccountId) -> Membership {
+        let ix = &self.index;
+        let active = ix.active.contains(account);
         let (future, sessions, cancellable) = match self.desired.relay.consensus {
             Consensus::Poa => {
-                if chain.pending_add.contains(account) {
+                if ix.pending_add.contains(account) {
                     (true, 2, false)
-                } else if chain.pending_retire.contains(account) {
+                } else if ix.pending_retire.contains(account) {
                     (false, 2, true)
-                } else if chain.queued.is_empty() {
+                } else if ix.queued.is_empty() {
                     // Queued set not observed: the active set is the best guess.
                     (active, 1, true)
                 } else {
-                    (chain.queued.contains(account), 1, true)
+                    (ix.queued.contains(account), 1, true)
                 }
             }
-            Consensus::Pos => (chain.staking_validators.contains(account), 2, true),
+            Consensus::Pos => (ix.staking.contains(account), 2, true),
         };
         match (active, future) {
             (true, true) => Membership::Member,
@@ -172,45 +231,33 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The desired node of that name, with its group.
+    pub fn desired_node(&self, node: &NodeName) -> Option<(&'a Node, &'a Group)> {
+        self.index.nodes.get(node).copied()
+    }
+
     /// Is `node` (observed with `account`) still a desired relay validator with that account?
     pub fn is_desired_validator(&self, node: &NodeName, account: &AccountId) -> bool {
-        let by_node = self.desired.node(node).is_some_and(|n| {
+        let by_node = self.desired_node(node).is_some_and(|(n, g)| {
             n.role == Role::Validator
-                && self
-                    .desired
-                    .group(&n.group)
-                    .is_some_and(|g| g.chain == ChainSide::Relay)
+                && g.chain == ChainSide::Relay
                 && n.account.as_ref().is_none_or(|a| a == account)
         });
         // Never drop an account that some desired validator node owns.
-        by_node
-            || self
-                .desired
-                .all_validators()
-                .any(|n| n.account.as_ref() == Some(account))
+        by_node || self.index.validator_accounts.contains(account)
     }
 
     /// Is `node` (observed with `account`) still a desired, registered collator of `para`?
     pub fn is_desired_collator(&self, para: ParaId, node: &NodeName, account: &AccountId) -> bool {
-        let collating = |n: &crate::spec::model::Node| {
-            self.desired.group(&n.group).is_some_and(|g| {
-                g.chain == ChainSide::Para(para)
-                    && g.role == Role::Collator
-                    && matches!(
-                        g.collator,
-                        Some(CollatorMode::Invulnerable | CollatorMode::Candidate)
-                    )
-            })
-        };
-        let by_node = self
-            .desired
-            .node(node)
-            .is_some_and(|n| collating(n) && n.account.as_ref().is_none_or(|a| a == account));
+        let by_node = self.desired_node(node).is_some_and(|(n, g)| {
+            collating(g) == Some(para) && n.account.as_ref().is_none_or(|a| a == account)
+        });
         by_node
             || self
-                .desired
-                .nodes()
-                .any(|n| collating(n) && n.account.as_ref() == Some(account))
+                .index
+                .collator_accounts
+                .get(&para)
+                .is_some_and(|s| s.contains(account))
     }
 
     /// Is `node` of `group` observed running?

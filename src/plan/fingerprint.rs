@@ -26,18 +26,21 @@ struct WorkloadPart<'a> {
 enum ChainPart<'a> {
     NotRunning,
     Unreachable,
-    Live {
-        validators: Vec<&'a AccountId>,
-        next_keys: Vec<(&'a AccountId, &'a str)>,
-        queued: Vec<&'a AccountId>,
-        pending_add: Vec<&'a AccountId>,
-        pending_retire: Vec<&'a AccountId>,
-        staking_validators: Vec<&'a AccountId>,
-        bonded: Vec<&'a AccountId>,
-        paras: BTreeMap<ParaId, &'a crate::observe::ParaLifecycle>,
-        balances: Vec<(&'a AccountId, String)>,
-        sudo_key: Option<&'a AccountId>,
-    },
+    Live(Box<LivePart<'a>>),
+}
+
+#[derive(Serialize)]
+struct LivePart<'a> {
+    validators: Vec<&'a AccountId>,
+    next_keys: Vec<(&'a AccountId, &'a str)>,
+    queued: Vec<&'a AccountId>,
+    pending_add: Vec<&'a AccountId>,
+    pending_retire: Vec<&'a AccountId>,
+    staking_validators: Vec<&'a AccountId>,
+    bonded: Vec<&'a AccountId>,
+    paras: BTreeMap<ParaId, &'a crate::observe::ParaLifecycle>,
+    balances: Vec<(&'a AccountId, String)>,
+    sudo_key: Option<&'a AccountId>,
 }
 
 #[derive(Serialize)]
@@ -59,9 +62,9 @@ struct DigestInput<'a> {
     parachains: BTreeMap<ParaId, ParaPart<'a>>,
 }
 
-fn sorted<'a>(v: &'a [AccountId]) -> Vec<&'a AccountId> {
+fn sorted(v: &[AccountId]) -> Vec<&AccountId> {
     let mut out: Vec<&AccountId> = v.iter().collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_key(|a| a.0);
     out.dedup();
     out
 }
@@ -96,7 +99,7 @@ pub(crate) fn fingerprint(observed: &Observed) -> Fingerprint {
     let relay = match &observed.relay {
         ChainView::NotRunning => ChainPart::NotRunning,
         ChainView::Unreachable { .. } => ChainPart::Unreachable,
-        ChainView::Live(c) => ChainPart::Live {
+        ChainView::Live(c) => ChainPart::Live(Box::new(LivePart {
             validators: sorted(&c.validators),
             next_keys: c.next_keys.iter().map(|(a, k)| (a, k.as_str())).collect(),
             queued: sorted(&c.queued),
@@ -108,7 +111,7 @@ pub(crate) fn fingerprint(observed: &Observed) -> Fingerprint {
             // u128 as a string: JSON numbers are not exact beyond 2^53.
             balances: c.balances.iter().map(|(a, b)| (a, b.to_string())).collect(),
             sudo_key: c.sudo_key.as_ref(),
-        },
+        })),
     };
     let parachains = observed
         .parachains

@@ -75,7 +75,8 @@ fn byzantine_bound(
     let f = ctx.byzantine_tolerance();
     // Node accounts as observed, else as desired; unknown accounts count as active.
     let active = |node: &NodeName, account: Option<&AccountId>| -> bool {
-        let account = account.or_else(|| ctx.desired.node(node).and_then(|n| n.account.as_ref()));
+        let account =
+            account.or_else(|| ctx.desired_node(node).and_then(|(n, _)| n.account.as_ref()));
         account.is_none_or(|a| is_active(ctx.chain, a))
     };
 
@@ -92,9 +93,11 @@ fn byzantine_bound(
             continue;
         };
         let desired = ctx.desired.group(name);
-        if !runs_validators(None, Some(live))
-            && !(live.spec.is_none() && runs_validators(desired, None))
-        {
+        // Validator nodes by their live spec, or by the desired group when
+        // the provider did not record one.
+        let validators = runs_validators(None, Some(live))
+            || (live.spec.is_none() && runs_validators(desired, None));
+        if !validators {
             continue;
         }
         for p in &live.nodes {

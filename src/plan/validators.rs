@@ -68,13 +68,13 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, wl: &WorkloadOutcome) -> ValidatorNeeds {
         }
         let mut reasons = Vec::new();
         let on_chain_keys = ctx.chain.map(|c| c.next_keys.contains_key(&stash));
+        let process = ctx
+            .observed
+            .workloads
+            .get(&node.group)
+            .and_then(|w| w.nodes.iter().find(|p| p.name == node.name));
         if wl.fresh_keystore.contains(&node.name) {
-            let exists = ctx
-                .observed
-                .workloads
-                .get(&node.group)
-                .is_some_and(|w| w.nodes.iter().any(|p| p.name == node.name));
-            let why = if exists {
+            let why = if process.is_some() {
                 "node restarts with an empty keystore"
             } else {
                 "new node: empty keystore"
@@ -98,6 +98,12 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, wl: &WorkloadOutcome) -> ValidatorNeeds {
         {
             reasons.push("node lost its session keys (author_hasSessionKeys = false)".to_string());
         }
+        if reasons.is_empty() && process.is_some_and(|p| !p.running) {
+            // A down node cannot be asked whether it holds its keys; it is
+            // started by this plan and rotated once up (the executor skips
+            // the rotation if the node still holds the stash's keys).
+            reasons.push("node is down: its keystore is unverified".to_string());
+        }
         if !reasons.is_empty() {
             needs.keys.push(KeysNeed {
                 node: node.name.clone(),
@@ -118,7 +124,7 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, wl: &WorkloadOutcome) -> ValidatorNeeds {
         };
         match ctx.chain {
             None => needs.register.push(member),
-            Some(chain) => match ctx.membership(chain, &member.account) {
+            Some(_) => match ctx.membership(&member.account) {
                 Membership::Member => {}
                 Membership::Joining { sessions, .. } => needs.pending.push(ctx.pending(
                     member.node.to_string(),
@@ -153,7 +159,7 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, wl: &WorkloadOutcome) -> ValidatorNeeds {
                     needs.deregister.push(leaving);
                 }
             }
-            Some(chain) => match ctx.membership(chain, obs.account) {
+            Some(_) => match ctx.membership(obs.account) {
                 Membership::Member
                 | Membership::Joining {
                     cancellable: true, ..

@@ -275,8 +275,13 @@ pub(crate) fn plan(ctx: &Ctx<'_>, steps: &mut StepSet) -> WorkloadOutcome {
                     nodes: nodes.clone(),
                 },
                 reason: format!(
-                    "wait until {} answer RPC, are synced and have peers",
-                    nodes_phrase(&nodes.iter().collect::<Vec<_>>())
+                    "wait until {} {}",
+                    nodes_phrase(&nodes.iter().collect::<Vec<_>>()),
+                    if nodes.len() == 1 {
+                        "answers RPC, is synced and has peers"
+                    } else {
+                        "answer RPC, are synced and have peers"
+                    }
                 ),
                 depends_on: vec![id],
                 eta: None,
@@ -331,4 +336,58 @@ pub(crate) fn plan(ctx: &Ctx<'_>, steps: &mut StepSet) -> WorkloadOutcome {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::model::*;
+
+    fn spec() -> WorkloadSpec {
+        WorkloadSpec {
+            group: GroupName::new("g"),
+            chain_side: ChainSide::Relay,
+            role: Role::Validator,
+            replicas: 2,
+            command: "polkadot".into(),
+            image: None,
+            chain: ChainRef::BuiltIn {
+                name: "rococo-local".into(),
+            },
+            relay_chain: None,
+            genesis_authorities: false,
+            flags: vec![],
+            log: vec![],
+            resources: Resources::default(),
+            storage: Storage {
+                database: "rocksdb".into(),
+                pruning: None,
+                size: "1Gi".into(),
+                class: None,
+            },
+            keystore: KeystoreKind::Volume,
+            node_key: NodeKeyPolicy::Derived,
+            p2p: Exposure::ClusterIP,
+            rpc: Exposure::ClusterIP,
+            relay_flags: vec![],
+        }
+    }
+
+    #[test]
+    fn changed_fields_follow_the_spec_order_without_replicas() {
+        let a = spec();
+        let mut b = spec();
+        b.flags = vec!["--x".into()];
+        b.image = Some("i".into());
+        b.replicas = 5;
+        b.keystore = KeystoreKind::Memory;
+        assert_eq!(changed_fields(&a, &b), vec!["image", "flags", "keystore"]);
+        assert!(changed_fields(&a, &a).is_empty());
+        let mut c = spec();
+        c.replicas = 1;
+        assert!(
+            changed_fields(&a, &c).is_empty(),
+            "replicas are reported apart"
+        );
+    }
 }

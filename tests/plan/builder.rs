@@ -170,14 +170,6 @@ impl DesiredBuilder {
         self
     }
 
-    pub fn without_para(mut self, id: u32) -> Self {
-        self.d.parachains.retain(|p| p.id != ParaId(id));
-        self.d
-            .groups
-            .retain(|g| g.chain != ChainSide::Para(ParaId(id)));
-        self
-    }
-
     pub fn edit_para(mut self, id: u32, f: impl FnOnce(&mut Parachain)) -> Self {
         if let Some(p) = self.d.parachains.iter_mut().find(|p| p.id == ParaId(id)) {
             f(p);

@@ -359,10 +359,6 @@ proptest! {
 
         // (3) apply in topological order, let the sessions turn, re-plan: nothing left.
         let rounds = if needs_two_rounds(&world, &d1) { 2 } else { 1 };
-        if std::env::var("PLAN_STATS").is_ok() {
-            let kinds: Vec<&str> = p.steps.iter().map(|s| s.id.as_str().split('.').next().unwrap_or("")).collect();
-            eprintln!("STATS steps={} rounds={} pending={} safety={} chain={} kinds={:?}", p.steps.len(), rounds, p.pending.len(), p.safety.len(), observed.relay_state().is_some(), kinds.iter().collect::<std::collections::BTreeSet<_>>());
-        }
         let mut world = world;
         let mut current = p;
         for _ in 0..rounds {

@@ -204,6 +204,12 @@ fn stopped_and_missing_nodes_update_the_workload() {
         "node validator-a-1 not running"
     );
     assert_eq!(step(&p, "workload.rpc").reason, "node rpc-0 missing");
+    // A down node's keystore cannot be checked: listed, after its gate.
+    assert_eq!(
+        step(&p, "keys.validator-a-1").reason,
+        "node is down: its keystore is unverified"
+    );
+    assert!(deps(&p, "keys.validator-a-1").contains(&"gate.validator-a"));
 }
 
 #[test]
@@ -472,6 +478,16 @@ fn pos_registers_through_staking() {
     assert_eq!(members(reg), vec!["validator-a-1"]);
     assert!(reg.reason.starts_with("not in Staking.Validators"));
     assert_eq!(reg.kind.calls(), vec!["Staking.bond", "Staking.validate"]);
+}
+
+#[test]
+fn zero_funding_target_funds_nothing() {
+    let p = plan(&local_network().funding(0).build(), &Observed::empty());
+    assert!(!has(&p, "fund"));
+    assert_eq!(
+        deps(&p, "keys.validator-a-0"),
+        vec!["gate.genesis", "gate.validator-a"]
+    );
 }
 
 #[test]
@@ -910,4 +926,3 @@ fn dag_validation_reports_missing_steps_cycles_and_duplicates() {
         Err(DagError::DuplicateStep(StepId("a".into())))
     );
 }
-

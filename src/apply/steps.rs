@@ -1,0 +1,193 @@
+//! One function per step kind. Each first settles a submission a previous
+//! (crashed) attempt left in flight, then re-checks its precondition against
+//! the live chain — so a step whose effect is already there does nothing —
+//! and only then acts. Values known after apply (session keys) are resolved
+//! here and journaled.
+
+use super::executor::{crash_hook, ExecOptions};
+use super::journal::{settle, Journal, Settled};
+use super::ops::{ChainOps, Intent, OpError, SignerRole};
+use crate::chain::submit::SubmissionRecord;
+use crate::plan::{Member, Step, StepKind, Transfer, WorkloadOp};
+use crate::provider::{Provider, WorkloadRequest};
+use crate::spec::ids::{AccountId, NodeName};
+use crate::spec::model::{Consensus, Desired};
+use crate::state::JournalStatus;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub struct StepCtx<'a> {
+    pub desired: &'a Desired,
+    pub provider: &'a dyn Provider,
+    pub chain: &'a dyn ChainOps,
+    pub journal: &'a Journal<'a>,
+    pub options: &'a ExecOptions,
+    /// Journal label of the step.
+    pub intent: &'a str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    Done(String),
+    AlreadyDone(String),
+}
+
+pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError> {
+    match &step.kind {
+        StepKind::Workload { group, op, nodes, to, max_unavailable, .. } => match (op, to) {
+            (WorkloadOp::Delete, _) => {
+                ctx.provider.delete_workload(group).await?;
+                Ok(StepOutcome::Done("deleted".into()))
+            }
+            (_, Some(spec)) => {
+                let mut accounts = BTreeMap::new();
+                let mut dev_keys = BTreeMap::new();
+                for n in nodes {
+                    if let Some(node) = ctx.desired.node(n) {
+                        if let Some(a) = &node.account {
+                            accounts.insert(n.clone(), a.clone());
+                        }
+                        if let Some(k) = &node.dev_key {
+                            dev_keys.insert(n.clone(), k.clone());
+                        }
+                    }
+                }
+                let req = WorkloadRequest {
+                    spec: spec.clone(),
+                    nodes: nodes.clone(),
+                    accounts,
+                    dev_keys,
+                    max_unavailable: *max_unavailable,
+                    ready_timeout: ctx.options.gate_timeout,
+                };
+                ctx.provider.apply_workload(&req).await?;
+                Ok(StepOutcome::Done(format!("{} node(s) running", nodes.len())))
+            }
+            (_, None) => Err(OpError::Invalid(format!("{}: a create/update without a spec", step.id))),
+        },
+        StepKind::HealthGate { nodes, .. } => {
+            ctx.provider.wait_ready(nodes, ctx.options.gate_timeout).await?;
+            Ok(StepOutcome::Done(format!("{} node(s) ready", nodes.len())))
+        }
+        StepKind::Fund { transfers } => fund(ctx, step, transfers).await,
+        StepKind::SetKeys { node, stash } => set_keys(ctx, step, node, stash).await,
+        StepKind::RegisterValidators { consensus: Consensus::Poa, members } => register(ctx, step, members).await,
+        StepKind::DeregisterValidators { consensus: Consensus::Poa, members } => deregister(ctx, step, members).await,
+        StepKind::RegisterValidators { consensus: Consensus::Pos, .. }
+        | StepKind::DeregisterValidators { consensus: Consensus::Pos, .. } => Err(OpError::Unsupported(format!(
+            "{}: PoS (Staking) validator membership is not carried out by this executor yet",
+            step.id
+        ))),
+        StepKind::OnboardPara { .. }
+        | StepKind::OffboardPara { .. }
+        | StepKind::RegisterCollators { .. }
+        | StepKind::DeregisterCollators { .. } => Err(OpError::Unsupported(format!(
+            "{}: parachain and collator steps are not carried out by this executor yet",
+            step.id
+        ))),
+    }
+}
+
+/// Wait for a submission a previous attempt left in flight to land or
+/// expire; never resubmits it.
+async fn settle_previous(ctx: &StepCtx<'_>, step: &Step) -> Result<Option<Settled>, OpError> {
+    let Some(rec) = ctx.journal.in_flight(&step.id).await else { return Ok(None) };
+    tracing::info!(step = %step.id, hash = %rec.extrinsic_hash, "settling a submission of an earlier attempt");
+    let s = settle(ctx.chain, &rec, ctx.options.poll, Duration::from_secs(30)).await?;
+    let (status, err) = match &s {
+        Settled::Landed => (JournalStatus::Started, None),
+        Settled::Failed(e) => (JournalStatus::Started, Some(format!("earlier attempt failed: {e}"))),
+        Settled::Expired(e) => (JournalStatus::Started, Some(format!("earlier attempt expired: {e}"))),
+    };
+    ctx.journal.set_status(&step.id, ctx.intent, status, err).await?;
+    Ok(Some(s))
+}
+
+async fn submit(ctx: &StepCtx<'_>, step: &Step, signer: &SignerRole, intent: &Intent) -> Result<(), OpError> {
+    let id = step.id.clone();
+    let journal = ctx.journal;
+    let label = ctx.intent;
+    let on_record = move |rec: &SubmissionRecord| {
+        journal.record_blocking(&id, label, rec);
+        crash_hook(&id, "submitted");
+    };
+    ctx.chain.submit(step.id.as_str(), signer, intent, &on_record).await
+}
+
+async fn fund(ctx: &StepCtx<'_>, step: &Step, transfers: &[Transfer]) -> Result<StepOutcome, OpError> {
+    settle_previous(ctx, step).await?;
+    let target = ctx.desired.funding.amount;
+    let accounts: Vec<AccountId> = transfers.iter().map(|t| t.to.clone()).collect();
+    let state = ctx.chain.relay(&accounts).await?;
+    let todo: Vec<(AccountId, u128)> = transfers
+        .iter()
+        .filter(|t| state.balances.get(&t.to).copied().unwrap_or(0) < target)
+        .map(|t| (t.to.clone(), t.amount))
+        .collect();
+    if todo.is_empty() {
+        return Ok(StepOutcome::AlreadyDone("every account already holds its funding".into()));
+    }
+    let n = todo.len();
+    submit(ctx, step, &SignerRole::Sudo, &Intent::Fund(todo)).await?;
+    Ok(StepOutcome::Done(format!("funded {n} account(s)")))
+}
+
+async fn set_keys(ctx: &StepCtx<'_>, step: &Step, node: &NodeName, stash: &AccountId) -> Result<StepOutcome, OpError> {
+    settle_previous(ctx, step).await?;
+    let state = ctx.chain.relay(std::slice::from_ref(stash)).await?;
+    if let Some(keys) = state.next_keys.get(stash) {
+        let bytes = hex::decode(keys.trim_start_matches("0x"))
+            .map_err(|e| OpError::Invalid(format!("Session.NextKeys of {stash} is not hex: {e}")))?;
+        if ctx.chain.has_session_keys(node, &bytes).await? {
+            return Ok(StepOutcome::AlreadyDone("Session.NextKeys is set and the node holds those keys".into()));
+        }
+    }
+    let signer = ctx.chain.signer_account(&SignerRole::Stash(node.clone()))?;
+    if &signer != stash {
+        return Err(OpError::Invalid(format!(
+            "the derivation root gives {signer} as the stash of {node}, but the plan expects {stash}: was the plan made with another root?"
+        )));
+    }
+    let generated = ctx.chain.rotate_keys(node, stash).await?;
+    ctx.journal.resolve(&step.id, ctx.intent, "session_keys", format!("0x{}", hex::encode(&generated.keys))).await?;
+    submit(ctx, step, &SignerRole::Stash(node.clone()), &Intent::SetKeys { keys: generated.keys, proof: generated.proof })
+        .await?;
+    Ok(StepOutcome::Done("session keys rotated and set".into()))
+}
+
+async fn register(ctx: &StepCtx<'_>, step: &Step, members: &[Member]) -> Result<StepOutcome, OpError> {
+    settle_previous(ctx, step).await?;
+    let s = ctx.chain.relay(&[]).await?;
+    let todo: Vec<AccountId> = members
+        .iter()
+        .map(|m| &m.account)
+        .filter(|a| {
+            let active = s.validators.contains(a) && !s.pending_retire.contains(a);
+            !active && !s.pending_add.contains(a)
+        })
+        .cloned()
+        .collect();
+    if todo.is_empty() {
+        return Ok(StepOutcome::AlreadyDone("already validators or queued to be added".into()));
+    }
+    let n = todo.len();
+    submit(ctx, step, &SignerRole::Sudo, &Intent::RegisterValidators(todo)).await?;
+    Ok(StepOutcome::Done(format!("{n} stash(es) queued in ValidatorManager.ValidatorsToAdd (active in ~2 sessions)")))
+}
+
+async fn deregister(ctx: &StepCtx<'_>, step: &Step, members: &[Member]) -> Result<StepOutcome, OpError> {
+    settle_previous(ctx, step).await?;
+    let s = ctx.chain.relay(&[]).await?;
+    let todo: Vec<AccountId> = members
+        .iter()
+        .map(|m| &m.account)
+        .filter(|a| (s.validators.contains(a) || s.pending_add.contains(a)) && !s.pending_retire.contains(a))
+        .cloned()
+        .collect();
+    if todo.is_empty() {
+        return Ok(StepOutcome::AlreadyDone("not validators, or already queued to retire".into()));
+    }
+    let n = todo.len();
+    submit(ctx, step, &SignerRole::Sudo, &Intent::DeregisterValidators(todo)).await?;
+    Ok(StepOutcome::Done(format!("{n} stash(es) queued in ValidatorManager.ValidatorsToRetire")))
+}
