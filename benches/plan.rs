@@ -43,7 +43,11 @@ fn converged(desired: &Desired) -> Observed {
                 nodes: g
                     .nodes
                     .iter()
-                    .map(|n| ObservedNodeProcess { name: n.name.clone(), running: true, account: n.account.clone() })
+                    .map(|n| ObservedNodeProcess {
+                        name: n.name.clone(),
+                        running: true,
+                        account: n.account.clone(),
+                    })
                     .collect(),
                 replicas: g.replicas,
                 ready_replicas: g.replicas,
@@ -127,7 +131,15 @@ fn main() {
     println!("network: {nodes} nodes in {} groups", desired.groups.len());
     println!("load + validate + expand : {:>9.2?}", load);
     println!("derive {nodes} sr25519 accounts: {:>9.2?}", derive);
-    println!("plan fresh ({} steps)    : {:>9.2?}", fresh_plan.steps.len(), plan_fresh);
-    println!("plan converged ({} steps): {:>9.2?}", live_plan.steps.len(), plan_live);
+    println!(
+        "plan fresh ({} steps)    : {:>9.2?}",
+        fresh_plan.steps.len(),
+        plan_fresh
+    );
+    println!(
+        "plan converged ({} steps): {:>9.2?}",
+        live_plan.steps.len(),
+        plan_live
+    );
     println!("render text (fresh plan)  : {:>9.2?}", render);
 }

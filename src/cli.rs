@@ -420,7 +420,10 @@ pub fn observe_live(desired: &Desired) -> Result<Observed, Report> {
     rt.block_on(observe_with(desired, &session))
 }
 
-async fn observe_with(desired: &Desired, session: &crate::apply::session::LocalSession) -> Result<Observed, Report> {
+async fn observe_with(
+    desired: &Desired,
+    session: &crate::apply::session::LocalSession,
+) -> Result<Observed, Report> {
     crate::observe::live::observe(desired, session.provider.as_ref(), &Default::default())
         .await
         .map_err(|e| CliError::Usage(e.to_string()).into())
@@ -451,7 +454,12 @@ fn resolve_secret(
         None => Ok(None),
         Some(r) => crate::spec::secrets::resolve(r, base)
             .map(Some)
-            .map_err(|e| CliError::Secret { message: e.to_string() }.into()),
+            .map_err(|e| {
+                CliError::Secret {
+                    message: e.to_string(),
+                }
+                .into()
+            }),
     }
 }
 
@@ -467,7 +475,10 @@ fn confirm(question: &str, expected: &str) -> Result<bool, Report> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
-        .map_err(|source| CliError::Read { path: "<stdin>".into(), source })?;
+        .map_err(|source| CliError::Read {
+            path: "<stdin>".into(),
+            source,
+        })?;
     Ok(line.trim() == expected)
 }
 
@@ -534,7 +545,11 @@ fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
     use crate::apply::{settle_all, ExecOptions, Executor, Journal, Progress};
     use crate::state::{LockInfo, StateStore as _};
 
-    let saved = if is_saved_plan(&args.target) { Some(read_saved_plan(&args.target)?) } else { None };
+    let saved = if is_saved_plan(&args.target) {
+        Some(read_saved_plan(&args.target)?)
+    } else {
+        None
+    };
     let desired = match &saved {
         Some(s) => s.desired.clone(),
         None => {
@@ -660,7 +675,10 @@ fn cmd_drift(args: &DriftArgs, ctx: &Ctx) -> CmdResult {
     let opts = render::Options { color: ctx.color };
     print_stdout(&render::render(&plan, render::Format::Text, opts))?;
     if let Some(report) = &args.report {
-        write_file(report, &render::render(&plan, render::Format::Markdown, render::Options::default()))?;
+        write_file(
+            report,
+            &render::render(&plan, render::Format::Markdown, render::Options::default()),
+        )?;
     }
     if let Some(metrics) = &args.metrics {
         let s = plan.summary();
@@ -680,7 +698,11 @@ fn cmd_drift(args: &DriftArgs, ctx: &Ctx) -> CmdResult {
             ),
         )?;
     }
-    Ok(if plan.is_empty() { Outcome::Success } else { Outcome::ChangesPending })
+    Ok(if plan.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::ChangesPending
+    })
 }
 
 fn cmd_status(args: &StatusArgs, _ctx: &Ctx) -> CmdResult {
@@ -697,7 +719,8 @@ fn cmd_status(args: &StatusArgs, _ctx: &Ctx) -> CmdResult {
         StatusView::Parachains => View::Parachains,
         StatusView::Collators => View::Collators,
     };
-    let out = crate::apply::status::render(&desired, &observed, view, args.format == TableFormat::Json);
+    let out =
+        crate::apply::status::render(&desired, &observed, view, args.format == TableFormat::Json);
     print_stdout(&out)?;
     Ok(Outcome::Success)
 }
@@ -723,7 +746,13 @@ fn cmd_lock_status(net_dir: &Path, _ctx: &Ctx) -> CmdResult {
         println!("Last successful apply: {}", crate::state::format_unix(t));
     }
     if state.dirty {
-        println!("State is DIRTY: {}", state.dirty_reason.as_deref().unwrap_or("the last apply did not finish"));
+        println!(
+            "State is DIRTY: {}",
+            state
+                .dirty_reason
+                .as_deref()
+                .unwrap_or("the last apply did not finish")
+        );
     }
     Ok(Outcome::Success)
 }
@@ -733,7 +762,9 @@ fn cmd_force_unlock(net_dir: &Path, id: &str, _ctx: &Ctx) -> CmdResult {
     let desired = load_desired(net_dir, None)?;
     let session = local_session(&desired, None, None)?;
     let rt = runtime()?;
-    let was = rt.block_on(session.store.force_unlock(id)).map_err(state_err)?;
+    let was = rt
+        .block_on(session.store.force_unlock(id))
+        .map_err(state_err)?;
     println!("Lock {} removed (was: {}).", was.id, was.describe());
     Ok(Outcome::Success)
 }

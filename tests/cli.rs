@@ -605,7 +605,10 @@ fn local_running_observed() -> Observed {
             .and_then(|n| n.account.clone())
             .expect("account")
     };
-    let (v0, v1) = (account("validator", "validator-0"), account("validator", "validator-1"));
+    let (v0, v1) = (
+        account("validator", "validator-0"),
+        account("validator", "validator-1"),
+    );
     if let Some(n) = observed.nodes.get_mut(&NodeName::new("validator-1")) {
         n.has_session_keys = None;
     }

@@ -38,7 +38,10 @@ pub struct ExecOptions {
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        let gate = std::env::var("PARAFORM_HEALTH_TIMEOUT_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+        let gate = std::env::var("PARAFORM_HEALTH_TIMEOUT_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
         ExecOptions {
             parallelism: 4,
             gate_timeout: Duration::from_secs(gate),
@@ -51,12 +54,20 @@ impl Default for ExecOptions {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepResult {
-    Done { note: String },
+    Done {
+        note: String,
+    },
     /// The precondition already held: nothing was done.
-    AlreadyDone { reason: String },
-    Failed { error: String },
+    AlreadyDone {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
     /// Not run because `root` failed.
-    Skipped { root: StepId },
+    Skipped {
+        root: StepId,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -90,7 +101,8 @@ impl<'a> Executor<'a> {
     pub async fn run(&self) -> ApplyReport {
         let started = Instant::now();
         let mut report = ApplyReport::default();
-        let steps: BTreeMap<&StepId, &crate::plan::Step> = self.plan.steps.iter().map(|s| (&s.id, s)).collect();
+        let steps: BTreeMap<&StepId, &crate::plan::Step> =
+            self.plan.steps.iter().map(|s| (&s.id, s)).collect();
         // Topological order gives a deterministic start order among ready steps.
         let order: Vec<StepId> = match self.plan.topo_order() {
             Ok(o) => o,
@@ -109,16 +121,23 @@ impl<'a> Executor<'a> {
             loop {
                 let mut changed = false;
                 waiting.retain(|id| {
-                    let Some(step) = steps.get(id) else { return false };
-                    let root = step.depends_on.iter().find_map(|d| match report.results.get(d) {
-                        Some(StepResult::Failed { .. }) => Some(d.clone()),
-                        Some(StepResult::Skipped { root }) => Some(root.clone()),
-                        _ => None,
-                    });
+                    let Some(step) = steps.get(id) else {
+                        return false;
+                    };
+                    let root = step
+                        .depends_on
+                        .iter()
+                        .find_map(|d| match report.results.get(d) {
+                            Some(StepResult::Failed { .. }) => Some(d.clone()),
+                            Some(StepResult::Skipped { root }) => Some(root.clone()),
+                            _ => None,
+                        });
                     match root {
                         Some(root) => {
                             self.progress.skipped(id, &root);
-                            report.results.insert(id.clone(), StepResult::Skipped { root });
+                            report
+                                .results
+                                .insert(id.clone(), StepResult::Skipped { root });
                             changed = true;
                             false
                         }
@@ -133,10 +152,14 @@ impl<'a> Executor<'a> {
             let mut i = 0;
             while i < waiting.len() && running.len() < self.options.parallelism.max(1) {
                 let id = &waiting[i];
-                let ready = steps.get(id).is_some_and(|s| s.depends_on.iter().all(|d| finished.contains(d)));
+                let ready = steps
+                    .get(id)
+                    .is_some_and(|s| s.depends_on.iter().all(|d| finished.contains(d)));
                 if ready {
                     let id = waiting.remove(i);
-                    let Some(step) = steps.get(&id).copied() else { continue };
+                    let Some(step) = steps.get(&id).copied() else {
+                        continue;
+                    };
                     self.progress.started(&id, &step.kind);
                     running.push(async move {
                         let t = Instant::now();
@@ -147,7 +170,9 @@ impl<'a> Executor<'a> {
                     i += 1;
                 }
             }
-            let Some((id, result, took)) = running.next().await else { break };
+            let Some((id, result, took)) = running.next().await else {
+                break;
+            };
             match result {
                 Ok(StepOutcome::Done(note)) => {
                     self.progress.done(&id, &note, took);
@@ -157,21 +182,32 @@ impl<'a> Executor<'a> {
                 }
                 Ok(StepOutcome::AlreadyDone(reason)) => {
                     self.progress.already(&id, &reason);
-                    report.results.insert(id.clone(), StepResult::AlreadyDone { reason });
+                    report
+                        .results
+                        .insert(id.clone(), StepResult::AlreadyDone { reason });
                     finished.insert(id.clone());
                 }
                 Err(e) => {
                     let error = e.to_string();
                     self.progress.failed(&id, &error);
                     report.failures.push((id.clone(), error.clone()));
-                    report.results.insert(id.clone(), StepResult::Failed { error });
+                    report
+                        .results
+                        .insert(id.clone(), StepResult::Failed { error });
                 }
             }
         }
         // Anything left never became ready (cannot happen for a valid plan).
         for id in waiting {
-            report.results.entry(id.clone()).or_insert(StepResult::Failed { error: "never became ready".into() });
-            report.failures.push((id, "never became ready (dependency cycle?)".into()));
+            report
+                .results
+                .entry(id.clone())
+                .or_insert(StepResult::Failed {
+                    error: "never became ready".into(),
+                });
+            report
+                .failures
+                .push((id, "never became ready (dependency cycle?)".into()));
         }
         report.elapsed = started.elapsed();
         self.progress.finish();
@@ -180,7 +216,11 @@ impl<'a> Executor<'a> {
 
     async fn run_with_retries(&self, step: &crate::plan::Step) -> Result<StepOutcome, OpError> {
         let intent = step.kind.calls().join(", ");
-        let intent = if intent.is_empty() { step.id.to_string() } else { intent };
+        let intent = if intent.is_empty() {
+            step.id.to_string()
+        } else {
+            intent
+        };
         if step.kind.submits() {
             self.journal.begin(&step.id, &intent).await?;
         }
@@ -198,7 +238,8 @@ impl<'a> Executor<'a> {
         let result = loop {
             match steps::run(&ctx, step).await {
                 Err(e) if e.is_transient() && attempt < attempts => {
-                    self.progress.retry(&step.id, attempt, &e.to_string(), delay);
+                    self.progress
+                        .retry(&step.id, attempt, &e.to_string(), delay);
                     tokio::time::sleep(delay).await;
                     delay = delay.saturating_mul(2);
                     attempt += 1;
@@ -215,7 +256,9 @@ impl<'a> Executor<'a> {
             // the chain layer) unless the step settled it.
             let in_flight = self.journal.in_flight(&step.id).await.is_some();
             if !(in_flight && result.is_err()) {
-                self.journal.set_status(&step.id, &intent, status, err).await?;
+                self.journal
+                    .set_status(&step.id, &intent, status, err)
+                    .await?;
             }
         }
         result
@@ -224,7 +267,9 @@ impl<'a> Executor<'a> {
 
 /// See [`CRASH_ENV`].
 pub fn crash_hook(step: &StepId, phase: &str) {
-    let Ok(target) = std::env::var(CRASH_ENV) else { return };
+    let Ok(target) = std::env::var(CRASH_ENV) else {
+        return;
+    };
     if target != format!("{step}/{phase}") {
         return;
     }

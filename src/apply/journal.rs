@@ -14,7 +14,10 @@ pub struct Journal<'a> {
 
 impl<'a> Journal<'a> {
     pub fn new(store: &'a dyn StateStore, state: State) -> Self {
-        Journal { store, state: tokio::sync::Mutex::new(state) }
+        Journal {
+            store,
+            state: tokio::sync::Mutex::new(state),
+        }
     }
 
     /// Change the state and save it before returning.
@@ -28,7 +31,13 @@ impl<'a> Journal<'a> {
         self.state.lock().await.clone()
     }
 
-    pub async fn set_status(&self, step: &StepId, intent: &str, status: JournalStatus, error: Option<String>) -> Result<(), StateError> {
+    pub async fn set_status(
+        &self,
+        step: &StepId,
+        intent: &str,
+        status: JournalStatus,
+        error: Option<String>,
+    ) -> Result<(), StateError> {
         self.update(|s| {
             let e = s.entry_mut(step, intent);
             e.status = status;
@@ -50,9 +59,17 @@ impl<'a> Journal<'a> {
         .await
     }
 
-    pub async fn resolve(&self, step: &StepId, intent: &str, key: &str, value: String) -> Result<(), StateError> {
+    pub async fn resolve(
+        &self,
+        step: &StepId,
+        intent: &str,
+        key: &str,
+        value: String,
+    ) -> Result<(), StateError> {
         self.update(|s| {
-            s.entry_mut(step, intent).resolved.insert(key.to_string(), value);
+            s.entry_mut(step, intent)
+                .resolved
+                .insert(key.to_string(), value);
         })
         .await
     }
@@ -107,7 +124,12 @@ pub enum Settled {
 /// Wait until a journaled submission has landed or can never land; never
 /// resubmits. Bounded by the transaction's mortality window (the chain
 /// guarantees it settles by then), plus `slack`.
-pub async fn settle(chain: &dyn ChainOps, record: &SubmissionRecord, poll: Duration, slack: Duration) -> Result<Settled, OpError> {
+pub async fn settle(
+    chain: &dyn ChainOps,
+    record: &SubmissionRecord,
+    poll: Duration,
+    slack: Duration,
+) -> Result<Settled, OpError> {
     let bound = Duration::from_secs(6).saturating_mul(record.mortality.1 as u32 + 4) + slack;
     let deadline = tokio::time::Instant::now() + bound;
     loop {
@@ -131,7 +153,11 @@ pub async fn settle(chain: &dyn ChainOps, record: &SubmissionRecord, poll: Durat
 /// Settle every in-flight submission of a previous, interrupted apply, and
 /// mark the entries accordingly. Run before observing, so the plan sees
 /// what landed.
-pub async fn settle_all(journal: &Journal<'_>, chain: &dyn ChainOps, poll: Duration) -> Result<Vec<(StepId, Settled)>, OpError> {
+pub async fn settle_all(
+    journal: &Journal<'_>,
+    chain: &dyn ChainOps,
+    poll: Duration,
+) -> Result<Vec<(StepId, Settled)>, OpError> {
     let mut out = Vec::new();
     for (step, rec) in journal.all_in_flight().await {
         let s = settle(chain, &rec, poll, Duration::from_secs(30)).await?;

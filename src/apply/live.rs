@@ -58,7 +58,9 @@ impl LiveChain {
         }
         let mut last = None;
         for node in &self.relay_nodes {
-            let Ok(endpoint) = self.provider.rpc_endpoint(node) else { continue };
+            let Ok(endpoint) = self.provider.rpc_endpoint(node) else {
+                continue;
+            };
             match ChainClient::connect(&endpoint, &self.connect).await {
                 Ok(c) => {
                     *guard = Some(c.clone());
@@ -81,15 +83,17 @@ impl LiveChain {
     fn keypair(&self, signer: &SignerRole) -> Result<subxt_signer::sr25519::Keypair, OpError> {
         match signer {
             SignerRole::Sudo => {
-                let s = self.sudo.as_ref().ok_or_else(|| OpError::Secret("[secrets] sudo is not set for this network".into()))?;
+                let s = self.sudo.as_ref().ok_or_else(|| {
+                    OpError::Secret("[secrets] sudo is not set for this network".into())
+                })?;
                 keys::keypair(s, "sudo").map_err(|e| OpError::Secret(e.to_string()))
             }
             SignerRole::Stash(node) => {
-                let root = self
-                    .root
-                    .as_ref()
-                    .ok_or_else(|| OpError::Secret("[secrets] derivation_root is not set for this network".into()))?;
-                keys::keypair(&keys::stash_suri(root, node.as_str()), "derivation_root").map_err(|e| OpError::Secret(e.to_string()))
+                let root = self.root.as_ref().ok_or_else(|| {
+                    OpError::Secret("[secrets] derivation_root is not set for this network".into())
+                })?;
+                keys::keypair(&keys::stash_suri(root, node.as_str()), "derivation_root")
+                    .map_err(|e| OpError::Secret(e.to_string()))
             }
         }
     }
@@ -114,13 +118,19 @@ impl ChainOps for LiveChain {
     async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError> {
         let c = self.client().await?;
         Ok(match submit::find_submission(&c, record).await? {
-            SubmissionStatus::Landed { outcome, .. } => Landing::Landed(outcome.map_err(|e| e.to_string())),
+            SubmissionStatus::Landed { outcome, .. } => {
+                Landing::Landed(outcome.map_err(|e| e.to_string()))
+            }
             SubmissionStatus::NotLanded { .. } => Landing::Pending,
             SubmissionStatus::Expired { reason } => Landing::Expired(reason),
         })
     }
 
-    async fn rotate_keys(&self, node: &NodeName, owner: &AccountId) -> Result<GeneratedKeys, OpError> {
+    async fn rotate_keys(
+        &self,
+        node: &NodeName,
+        owner: &AccountId,
+    ) -> Result<GeneratedKeys, OpError> {
         Ok(self.node(node).await?.rotate_keys_with_owner(owner).await?)
     }
 
@@ -132,7 +142,13 @@ impl ChainOps for LiveChain {
         Ok(AccountId(self.keypair(signer)?.public_key().0))
     }
 
-    async fn submit(&self, intent_id: &str, signer: &SignerRole, intent: &Intent, on_record: OnRecord<'_>) -> Result<(), OpError> {
+    async fn submit(
+        &self,
+        intent_id: &str,
+        signer: &SignerRole,
+        intent: &Intent,
+        on_record: OnRecord<'_>,
+    ) -> Result<(), OpError> {
         let pair = self.keypair(signer)?;
         let call = call_of(intent)?;
         let c = self.client().await?;

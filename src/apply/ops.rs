@@ -93,7 +93,11 @@ pub trait ChainOps: Send + Sync {
     /// Did a journaled submission land?
     async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError>;
     /// `author_rotateKeysWithOwner(owner)` on the node.
-    async fn rotate_keys(&self, node: &NodeName, owner: &AccountId) -> Result<GeneratedKeys, OpError>;
+    async fn rotate_keys(
+        &self,
+        node: &NodeName,
+        owner: &AccountId,
+    ) -> Result<GeneratedKeys, OpError>;
     /// `author_hasSessionKeys(keys)` on the node.
     async fn has_session_keys(&self, node: &NodeName, keys: &[u8]) -> Result<bool, OpError>;
     /// The account a signer role signs with (checks the plan's accounts).

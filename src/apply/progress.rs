@@ -16,8 +16,10 @@ impl Progress {
         let bar = tty.then(|| {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             b.enable_steady_tick(Duration::from_millis(120));
             b
@@ -27,7 +29,10 @@ impl Progress {
 
     /// No output at all (tests).
     pub fn quiet() -> Self {
-        Progress { bar: None, quiet: true }
+        Progress {
+            bar: None,
+            quiet: true,
+        }
     }
 
     fn line(&self, s: String) {
@@ -78,7 +83,10 @@ impl Progress {
     }
 
     pub fn retry(&self, id: &StepId, attempt: u32, error: &str, delay: Duration) {
-        self.line(format!("{id}: attempt {attempt} failed ({error}); retrying in {}s", delay.as_secs()));
+        self.line(format!(
+            "{id}: attempt {attempt} failed ({error}); retrying in {}s",
+            delay.as_secs()
+        ));
     }
 
     pub fn note(&self, s: &str) {

@@ -5,13 +5,13 @@
 
 use super::live::LiveChain;
 use crate::observe::live::relay_preference;
+use crate::observe::Observed;
 use crate::plan::{Action, Member, Plan, Step, StepId, StepKind, WorkloadOp};
 use crate::provider::local::LocalProvider;
 use crate::provider::Provider;
 use crate::spec::ids::ChainSide;
 use crate::spec::model::{Consensus, Desired, ProviderKind, Role};
 use crate::state::local::LocalStateStore;
-use crate::observe::Observed;
 use secrecy::SecretString;
 use std::sync::Arc;
 
@@ -26,15 +26,26 @@ pub struct LocalSession {
 pub struct UnsupportedProvider(pub String);
 
 impl LocalSession {
-    pub fn new(desired: &Desired, sudo: Option<SecretString>, root: Option<SecretString>) -> Result<Self, UnsupportedProvider> {
+    pub fn new(
+        desired: &Desired,
+        sudo: Option<SecretString>,
+        root: Option<SecretString>,
+    ) -> Result<Self, UnsupportedProvider> {
         if let ProviderKind::Kubernetes { .. } = desired.provider {
             return Err(UnsupportedProvider("kubernetes".into()));
         }
         let provider = Arc::new(LocalProvider::for_network(desired));
-        let store = LocalStateStore::new(provider.layout().root().to_path_buf(), desired.network.as_str());
+        let store = LocalStateStore::new(
+            provider.layout().root().to_path_buf(),
+            desired.network.as_str(),
+        );
         let dyn_provider: Arc<dyn Provider> = provider.clone();
         let chain = LiveChain::new(dyn_provider, relay_preference(desired), sudo, root);
-        Ok(LocalSession { provider, store, chain })
+        Ok(LocalSession {
+            provider,
+            store,
+            chain,
+        })
     }
 }
 
@@ -48,8 +59,16 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
     if let Some(chain) = observed.relay_state() {
         for w in observed.workloads.values() {
             let managed_validator = match (&w.spec, desired.group(&w.group)) {
-                (Some(s), _) => s.role == Role::Validator && !s.genesis_authorities && s.chain_side == ChainSide::Relay,
-                (None, Some(g)) => g.role == Role::Validator && !g.genesis_authorities && g.chain == ChainSide::Relay,
+                (Some(s), _) => {
+                    s.role == Role::Validator
+                        && !s.genesis_authorities
+                        && s.chain_side == ChainSide::Relay
+                }
+                (None, Some(g)) => {
+                    g.role == Role::Validator
+                        && !g.genesis_authorities
+                        && g.chain == ChainSide::Relay
+                }
                 (None, None) => false,
             };
             if !managed_validator {
@@ -57,9 +76,13 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
             }
             for n in &w.nodes {
                 if let Some(a) = &n.account {
-                    let in_set = (chain.validators.contains(a) || chain.pending_add.contains(a)) && !chain.pending_retire.contains(a);
+                    let in_set = (chain.validators.contains(a) || chain.pending_add.contains(a))
+                        && !chain.pending_retire.contains(a);
                     if in_set {
-                        members.push(Member { node: n.name.clone(), account: a.clone() });
+                        members.push(Member {
+                            node: n.name.clone(),
+                            account: a.clone(),
+                        });
                     }
                 }
             }
@@ -70,7 +93,10 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
         steps.push(Step {
             id: dereg.clone(),
             action: Action::Delete,
-            kind: StepKind::DeregisterValidators { consensus: Consensus::Poa, members },
+            kind: StepKind::DeregisterValidators {
+                consensus: Consensus::Poa,
+                members,
+            },
             reason: "destroy: leave the validator set before stopping".into(),
             depends_on: vec![],
             eta: None,
@@ -90,7 +116,11 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
                 max_unavailable: w.replicas.max(1),
             },
             reason: "destroy".into(),
-            depends_on: if steps.first().is_some_and(|s| s.id == dereg) { vec![dereg.clone()] } else { vec![] },
+            depends_on: if steps.first().is_some_and(|s| s.id == dereg) {
+                vec![dereg.clone()]
+            } else {
+                vec![]
+            },
             eta: None,
             known_after_apply: vec![],
         });

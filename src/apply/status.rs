@@ -23,7 +23,14 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
         }
     }
     let line = |cells: Vec<String>| {
-        cells.iter().enumerate().map(|(i, c)| format!("{:<width$}", c, width = w[i])).collect::<Vec<_>>().join("  ").trim_end().to_string()
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{:<width$}", c, width = w[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
     };
     let mut out = line(header.iter().map(|s| s.to_string()).collect());
     out.push('\n');
@@ -35,7 +42,9 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
 }
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map(|x| x.to_string()).unwrap_or_else(|| "-".into())
+    v.as_ref()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 pub fn render(desired: &Desired, observed: &Observed, view: View, as_json: bool) -> String {
@@ -47,13 +56,18 @@ pub fn render(desired: &Desired, observed: &Observed, view: View, as_json: bool)
             for w in observed.workloads.values() {
                 for n in &w.nodes {
                     let probe = observed.nodes.get(&n.name);
-                    let role = desired.group(&w.group).map(|g| g.role.as_str()).unwrap_or("(not desired)");
+                    let role = desired
+                        .group(&w.group)
+                        .map(|g| g.role.as_str())
+                        .unwrap_or("(not desired)");
                     rows.push(vec![
                         n.name.to_string(),
                         w.group.to_string(),
                         role.to_string(),
                         if n.running { "running" } else { "stopped" }.to_string(),
-                        probe.and_then(|p| p.endpoint.clone()).unwrap_or_else(|| "-".into()),
+                        probe
+                            .and_then(|p| p.endpoint.clone())
+                            .unwrap_or_else(|| "-".into()),
                         opt(&probe.and_then(|p| p.peers)),
                         opt(&probe.and_then(|p| p.best_block)),
                         opt(&probe.and_then(|p| p.finalized_block)),
@@ -70,11 +84,32 @@ pub fn render(desired: &Desired, observed: &Observed, view: View, as_json: bool)
             if as_json {
                 return serde_json::to_string_pretty(&items).unwrap_or_default() + "\n";
             }
-            let mut out = table(&["NODE", "GROUP", "ROLE", "PROCESS", "RPC", "PEERS", "BEST", "FINALIZED", "SYNC", "VERSION"], rows);
+            let mut out = table(
+                &[
+                    "NODE",
+                    "GROUP",
+                    "ROLE",
+                    "PROCESS",
+                    "RPC",
+                    "PEERS",
+                    "BEST",
+                    "FINALIZED",
+                    "SYNC",
+                    "VERSION",
+                ],
+                rows,
+            );
             out.push_str(&match &observed.relay {
-                ChainView::Live(s) => format!("\nrelay chain: block #{} ({}), session {}\n", s.block_number, s.block_hash.short(), s.session_index),
+                ChainView::Live(s) => format!(
+                    "\nrelay chain: block #{} ({}), session {}\n",
+                    s.block_number,
+                    s.block_hash.short(),
+                    s.session_index
+                ),
                 ChainView::NotRunning => "\nrelay chain: not running\n".into(),
-                ChainView::Unreachable { endpoint, error } => format!("\nrelay chain: unreachable at {endpoint}: {error}\n"),
+                ChainView::Unreachable { endpoint, error } => {
+                    format!("\nrelay chain: unreachable at {endpoint}: {error}\n")
+                }
             });
             out
         }
@@ -87,11 +122,18 @@ pub fn render(desired: &Desired, observed: &Observed, view: View, as_json: bool)
                     None => "unknown (chain not observed)".to_string(),
                     Some(c) if c.pending_retire.contains(a) => "active, retiring".into(),
                     Some(c) if c.validators.contains(a) => "active".into(),
-                    Some(c) if c.pending_add.contains(a) => "registered, pending (next sessions)".into(),
+                    Some(c) if c.pending_add.contains(a) => {
+                        "registered, pending (next sessions)".into()
+                    }
                     Some(_) => "not a validator".into(),
                 };
                 let keys = chain.map(|c| c.next_keys.contains_key(a));
-                rows.push(vec![n.name.to_string(), a.to_string(), state.clone(), opt(&keys)]);
+                rows.push(vec![
+                    n.name.to_string(),
+                    a.to_string(),
+                    state.clone(),
+                    opt(&keys),
+                ]);
                 items.push(json!({"node": n.name, "account": a.to_string(), "state": state, "next_keys": keys}));
             }
             if as_json {
@@ -102,13 +144,19 @@ pub fn render(desired: &Desired, observed: &Observed, view: View, as_json: bool)
         View::Parachains => {
             let mut rows = Vec::new();
             for p in &desired.parachains {
-                let lifecycle = chain.and_then(|c| c.paras.get(&p.id)).map(|s| format!("{:?}", s.lifecycle));
+                let lifecycle = chain
+                    .and_then(|c| c.paras.get(&p.id))
+                    .map(|s| format!("{:?}", s.lifecycle));
                 let para = match observed.parachains.get(&p.id) {
                     Some(ParachainView::Live(s)) => format!("#{}", s.block_number),
                     Some(ParachainView::Unreachable { .. }) => "unreachable".into(),
                     _ => "not running".into(),
                 };
-                rows.push(vec![p.id.to_string(), lifecycle.unwrap_or_else(|| "-".into()), para]);
+                rows.push(vec![
+                    p.id.to_string(),
+                    lifecycle.unwrap_or_else(|| "-".into()),
+                    para,
+                ]);
             }
             if as_json {
                 return serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n";

@@ -34,7 +34,14 @@ pub enum StepOutcome {
 
 pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError> {
     match &step.kind {
-        StepKind::Workload { group, op, nodes, to, max_unavailable, .. } => match (op, to) {
+        StepKind::Workload {
+            group,
+            op,
+            nodes,
+            to,
+            max_unavailable,
+            ..
+        } => match (op, to) {
             (WorkloadOp::Delete, _) => {
                 ctx.provider.delete_workload(group).await?;
                 Ok(StepOutcome::Done("deleted".into()))
@@ -61,20 +68,40 @@ pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError>
                     ready_timeout: ctx.options.gate_timeout,
                 };
                 ctx.provider.apply_workload(&req).await?;
-                Ok(StepOutcome::Done(format!("{} node(s) running", nodes.len())))
+                Ok(StepOutcome::Done(format!(
+                    "{} node(s) running",
+                    nodes.len()
+                )))
             }
-            (_, None) => Err(OpError::Invalid(format!("{}: a create/update without a spec", step.id))),
+            (_, None) => Err(OpError::Invalid(format!(
+                "{}: a create/update without a spec",
+                step.id
+            ))),
         },
         StepKind::HealthGate { nodes, .. } => {
-            ctx.provider.wait_ready(nodes, ctx.options.gate_timeout).await?;
+            ctx.provider
+                .wait_ready(nodes, ctx.options.gate_timeout)
+                .await?;
             Ok(StepOutcome::Done(format!("{} node(s) ready", nodes.len())))
         }
         StepKind::Fund { transfers } => fund(ctx, step, transfers).await,
         StepKind::SetKeys { node, stash } => set_keys(ctx, step, node, stash).await,
-        StepKind::RegisterValidators { consensus: Consensus::Poa, members } => register(ctx, step, members).await,
-        StepKind::DeregisterValidators { consensus: Consensus::Poa, members } => deregister(ctx, step, members).await,
-        StepKind::RegisterValidators { consensus: Consensus::Pos, .. }
-        | StepKind::DeregisterValidators { consensus: Consensus::Pos, .. } => Err(OpError::Unsupported(format!(
+        StepKind::RegisterValidators {
+            consensus: Consensus::Poa,
+            members,
+        } => register(ctx, step, members).await,
+        StepKind::DeregisterValidators {
+            consensus: Consensus::Poa,
+            members,
+        } => deregister(ctx, step, members).await,
+        StepKind::RegisterValidators {
+            consensus: Consensus::Pos,
+            ..
+        }
+        | StepKind::DeregisterValidators {
+            consensus: Consensus::Pos,
+            ..
+        } => Err(OpError::Unsupported(format!(
             "{}: PoS (Staking) validator membership is not carried out by this executor yet",
             step.id
         ))),
@@ -91,19 +118,34 @@ pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError>
 /// Wait for a submission a previous attempt left in flight to land or
 /// expire; never resubmits it.
 async fn settle_previous(ctx: &StepCtx<'_>, step: &Step) -> Result<Option<Settled>, OpError> {
-    let Some(rec) = ctx.journal.in_flight(&step.id).await else { return Ok(None) };
+    let Some(rec) = ctx.journal.in_flight(&step.id).await else {
+        return Ok(None);
+    };
     tracing::info!(step = %step.id, hash = %rec.extrinsic_hash, "settling a submission of an earlier attempt");
     let s = settle(ctx.chain, &rec, ctx.options.poll, Duration::from_secs(30)).await?;
     let (status, err) = match &s {
         Settled::Landed => (JournalStatus::Started, None),
-        Settled::Failed(e) => (JournalStatus::Started, Some(format!("earlier attempt failed: {e}"))),
-        Settled::Expired(e) => (JournalStatus::Started, Some(format!("earlier attempt expired: {e}"))),
+        Settled::Failed(e) => (
+            JournalStatus::Started,
+            Some(format!("earlier attempt failed: {e}")),
+        ),
+        Settled::Expired(e) => (
+            JournalStatus::Started,
+            Some(format!("earlier attempt expired: {e}")),
+        ),
     };
-    ctx.journal.set_status(&step.id, ctx.intent, status, err).await?;
+    ctx.journal
+        .set_status(&step.id, ctx.intent, status, err)
+        .await?;
     Ok(Some(s))
 }
 
-async fn submit(ctx: &StepCtx<'_>, step: &Step, signer: &SignerRole, intent: &Intent) -> Result<(), OpError> {
+async fn submit(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    signer: &SignerRole,
+    intent: &Intent,
+) -> Result<(), OpError> {
     let id = step.id.clone();
     let journal = ctx.journal;
     let label = ctx.intent;
@@ -111,10 +153,16 @@ async fn submit(ctx: &StepCtx<'_>, step: &Step, signer: &SignerRole, intent: &In
         journal.record_blocking(&id, label, rec);
         crash_hook(&id, "submitted");
     };
-    ctx.chain.submit(step.id.as_str(), signer, intent, &on_record).await
+    ctx.chain
+        .submit(step.id.as_str(), signer, intent, &on_record)
+        .await
 }
 
-async fn fund(ctx: &StepCtx<'_>, step: &Step, transfers: &[Transfer]) -> Result<StepOutcome, OpError> {
+async fn fund(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    transfers: &[Transfer],
+) -> Result<StepOutcome, OpError> {
     settle_previous(ctx, step).await?;
     let target = ctx.desired.funding.amount;
     let accounts: Vec<AccountId> = transfers.iter().map(|t| t.to.clone()).collect();
@@ -125,21 +173,31 @@ async fn fund(ctx: &StepCtx<'_>, step: &Step, transfers: &[Transfer]) -> Result<
         .map(|t| (t.to.clone(), t.amount))
         .collect();
     if todo.is_empty() {
-        return Ok(StepOutcome::AlreadyDone("every account already holds its funding".into()));
+        return Ok(StepOutcome::AlreadyDone(
+            "every account already holds its funding".into(),
+        ));
     }
     let n = todo.len();
     submit(ctx, step, &SignerRole::Sudo, &Intent::Fund(todo)).await?;
     Ok(StepOutcome::Done(format!("funded {n} account(s)")))
 }
 
-async fn set_keys(ctx: &StepCtx<'_>, step: &Step, node: &NodeName, stash: &AccountId) -> Result<StepOutcome, OpError> {
+async fn set_keys(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    node: &NodeName,
+    stash: &AccountId,
+) -> Result<StepOutcome, OpError> {
     settle_previous(ctx, step).await?;
     let state = ctx.chain.relay(std::slice::from_ref(stash)).await?;
     if let Some(keys) = state.next_keys.get(stash) {
-        let bytes = hex::decode(keys.trim_start_matches("0x"))
-            .map_err(|e| OpError::Invalid(format!("Session.NextKeys of {stash} is not hex: {e}")))?;
+        let bytes = hex::decode(keys.trim_start_matches("0x")).map_err(|e| {
+            OpError::Invalid(format!("Session.NextKeys of {stash} is not hex: {e}"))
+        })?;
         if ctx.chain.has_session_keys(node, &bytes).await? {
-            return Ok(StepOutcome::AlreadyDone("Session.NextKeys is set and the node holds those keys".into()));
+            return Ok(StepOutcome::AlreadyDone(
+                "Session.NextKeys is set and the node holds those keys".into(),
+            ));
         }
     }
     let signer = ctx.chain.signer_account(&SignerRole::Stash(node.clone()))?;
@@ -149,13 +207,32 @@ async fn set_keys(ctx: &StepCtx<'_>, step: &Step, node: &NodeName, stash: &Accou
         )));
     }
     let generated = ctx.chain.rotate_keys(node, stash).await?;
-    ctx.journal.resolve(&step.id, ctx.intent, "session_keys", format!("0x{}", hex::encode(&generated.keys))).await?;
-    submit(ctx, step, &SignerRole::Stash(node.clone()), &Intent::SetKeys { keys: generated.keys, proof: generated.proof })
+    ctx.journal
+        .resolve(
+            &step.id,
+            ctx.intent,
+            "session_keys",
+            format!("0x{}", hex::encode(&generated.keys)),
+        )
         .await?;
+    submit(
+        ctx,
+        step,
+        &SignerRole::Stash(node.clone()),
+        &Intent::SetKeys {
+            keys: generated.keys,
+            proof: generated.proof,
+        },
+    )
+    .await?;
     Ok(StepOutcome::Done("session keys rotated and set".into()))
 }
 
-async fn register(ctx: &StepCtx<'_>, step: &Step, members: &[Member]) -> Result<StepOutcome, OpError> {
+async fn register(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    members: &[Member],
+) -> Result<StepOutcome, OpError> {
     settle_previous(ctx, step).await?;
     let s = ctx.chain.relay(&[]).await?;
     let todo: Vec<AccountId> = members
@@ -168,26 +245,52 @@ async fn register(ctx: &StepCtx<'_>, step: &Step, members: &[Member]) -> Result<
         .cloned()
         .collect();
     if todo.is_empty() {
-        return Ok(StepOutcome::AlreadyDone("already validators or queued to be added".into()));
+        return Ok(StepOutcome::AlreadyDone(
+            "already validators or queued to be added".into(),
+        ));
     }
     let n = todo.len();
-    submit(ctx, step, &SignerRole::Sudo, &Intent::RegisterValidators(todo)).await?;
-    Ok(StepOutcome::Done(format!("{n} stash(es) queued in ValidatorManager.ValidatorsToAdd (active in ~2 sessions)")))
+    submit(
+        ctx,
+        step,
+        &SignerRole::Sudo,
+        &Intent::RegisterValidators(todo),
+    )
+    .await?;
+    Ok(StepOutcome::Done(format!(
+        "{n} stash(es) queued in ValidatorManager.ValidatorsToAdd (active in ~2 sessions)"
+    )))
 }
 
-async fn deregister(ctx: &StepCtx<'_>, step: &Step, members: &[Member]) -> Result<StepOutcome, OpError> {
+async fn deregister(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    members: &[Member],
+) -> Result<StepOutcome, OpError> {
     settle_previous(ctx, step).await?;
     let s = ctx.chain.relay(&[]).await?;
     let todo: Vec<AccountId> = members
         .iter()
         .map(|m| &m.account)
-        .filter(|a| (s.validators.contains(a) || s.pending_add.contains(a)) && !s.pending_retire.contains(a))
+        .filter(|a| {
+            (s.validators.contains(a) || s.pending_add.contains(a)) && !s.pending_retire.contains(a)
+        })
         .cloned()
         .collect();
     if todo.is_empty() {
-        return Ok(StepOutcome::AlreadyDone("not validators, or already queued to retire".into()));
+        return Ok(StepOutcome::AlreadyDone(
+            "not validators, or already queued to retire".into(),
+        ));
     }
     let n = todo.len();
-    submit(ctx, step, &SignerRole::Sudo, &Intent::DeregisterValidators(todo)).await?;
-    Ok(StepOutcome::Done(format!("{n} stash(es) queued in ValidatorManager.ValidatorsToRetire")))
+    submit(
+        ctx,
+        step,
+        &SignerRole::Sudo,
+        &Intent::DeregisterValidators(todo),
+    )
+    .await?;
+    Ok(StepOutcome::Done(format!(
+        "{n} stash(es) queued in ValidatorManager.ValidatorsToRetire"
+    )))
 }

@@ -26,7 +26,8 @@ const ROOT: &str = "//paraform-test";
 fn desired() -> Desired {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("networks/local");
     let mut d = crate::spec::load_dir(&dir).expect("networks/local loads");
-    crate::chain::keys::derive_accounts(&mut d, Some(&SecretString::from(ROOT.to_string()))).unwrap();
+    crate::chain::keys::derive_accounts(&mut d, Some(&SecretString::from(ROOT.to_string())))
+        .unwrap();
     d
 }
 
@@ -95,7 +96,12 @@ impl ChainDouble {
         self.faults.lock().unwrap().entry(k).or_default().push(f);
     }
     fn landed_of(&self, k: &str) -> usize {
-        self.landed.lock().unwrap().iter().filter(|(_, i)| kind(i) == k).count()
+        self.landed
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, i)| kind(i) == k)
+            .count()
     }
     fn effect(&self, intent_id: &str, signer: &AccountId, intent: &Intent) {
         let mut g = self.state.lock().unwrap();
@@ -107,12 +113,16 @@ impl ChainDouble {
                 }
             }
             Intent::SetKeys { keys, .. } => {
-                s.next_keys.insert(signer.clone(), format!("0x{}", hex::encode(keys)));
+                s.next_keys
+                    .insert(signer.clone(), format!("0x{}", hex::encode(keys)));
             }
             Intent::RegisterValidators(v) => s.pending_add.extend(v.iter().cloned()),
             Intent::DeregisterValidators(v) => s.pending_retire.extend(v.iter().cloned()),
         }
-        self.landed.lock().unwrap().push((intent_id.to_string(), intent.clone()));
+        self.landed
+            .lock()
+            .unwrap()
+            .push((intent_id.to_string(), intent.clone()));
     }
 }
 
@@ -132,35 +142,69 @@ fn sudo_account() -> AccountId {
 impl ChainOps for ChainDouble {
     async fn relay(&self, accounts: &[AccountId]) -> Result<ChainState, OpError> {
         let mut s = self.state.lock().unwrap().clone().ok_or_else(|| {
-            OpError::Chain(ChainError::Connect { endpoint: "double".into(), attempts: 1, reason: "down".into() })
+            OpError::Chain(ChainError::Connect {
+                endpoint: "double".into(),
+                attempts: 1,
+                reason: "down".into(),
+            })
         })?;
         s.balances.retain(|a, _| accounts.contains(a));
         Ok(s)
     }
 
     async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError> {
-        let flight = self.in_flight.lock().unwrap().remove(&record.extrinsic_hash.0);
+        let flight = self
+            .in_flight
+            .lock()
+            .unwrap()
+            .remove(&record.extrinsic_hash.0);
         match flight {
             Some((id, intent)) => {
                 self.effect(&id, &record.signer, &intent);
                 Ok(Landing::Landed(Ok(())))
             }
             None => {
-                let landed = self.landed.lock().unwrap().iter().any(|(id, _)| id == &record.intent_id);
-                Ok(if landed { Landing::Landed(Ok(())) } else { Landing::Expired("not found".into()) })
+                let landed = self
+                    .landed
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|(id, _)| id == &record.intent_id);
+                Ok(if landed {
+                    Landing::Landed(Ok(()))
+                } else {
+                    Landing::Expired("not found".into())
+                })
             }
         }
     }
 
-    async fn rotate_keys(&self, node: &NodeName, _owner: &AccountId) -> Result<GeneratedKeys, OpError> {
+    async fn rotate_keys(
+        &self,
+        node: &NodeName,
+        _owner: &AccountId,
+    ) -> Result<GeneratedKeys, OpError> {
         let n = self.nonce.fetch_add(1, Ordering::SeqCst) as u8;
         let keys = vec![n; 8];
-        self.keystores.lock().unwrap().entry(node.clone()).or_default().insert(keys.clone());
-        Ok(GeneratedKeys { keys, proof: vec![0; 4] })
+        self.keystores
+            .lock()
+            .unwrap()
+            .entry(node.clone())
+            .or_default()
+            .insert(keys.clone());
+        Ok(GeneratedKeys {
+            keys,
+            proof: vec![0; 4],
+        })
     }
 
     async fn has_session_keys(&self, node: &NodeName, keys: &[u8]) -> Result<bool, OpError> {
-        Ok(self.keystores.lock().unwrap().get(node).is_some_and(|k| k.contains(keys)))
+        Ok(self
+            .keystores
+            .lock()
+            .unwrap()
+            .get(node)
+            .is_some_and(|k| k.contains(keys)))
     }
 
     fn signer_account(&self, signer: &SignerRole) -> Result<AccountId, OpError> {
@@ -170,9 +214,26 @@ impl ChainOps for ChainDouble {
         })
     }
 
-    async fn submit(&self, intent_id: &str, signer: &SignerRole, intent: &Intent, on_record: OnRecordT<'_>) -> Result<(), OpError> {
-        let fault = self.faults.lock().unwrap().get_mut(kind(intent)).and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
-        let transient = || OpError::Chain(ChainError::Rpc { endpoint: "double".into(), what: "submit".into(), reason: "connection reset".into() });
+    async fn submit(
+        &self,
+        intent_id: &str,
+        signer: &SignerRole,
+        intent: &Intent,
+        on_record: OnRecordT<'_>,
+    ) -> Result<(), OpError> {
+        let fault = self
+            .faults
+            .lock()
+            .unwrap()
+            .get_mut(kind(intent))
+            .and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
+        let transient = || {
+            OpError::Chain(ChainError::Rpc {
+                endpoint: "double".into(),
+                what: "submit".into(),
+                reason: "connection reset".into(),
+            })
+        };
         if fault == Some(Fault::TransientBeforeSend) {
             return Err(transient());
         }
@@ -191,12 +252,18 @@ impl ChainOps for ChainDouble {
         on_record(&rec);
         match fault {
             Some(Fault::LostAfterSend) => {
-                self.in_flight.lock().unwrap().insert(rec.extrinsic_hash.0.clone(), (intent_id.to_string(), intent.clone()));
+                self.in_flight.lock().unwrap().insert(
+                    rec.extrinsic_hash.0.clone(),
+                    (intent_id.to_string(), intent.clone()),
+                );
                 Err(transient())
             }
             Some(Fault::Dispatch) => Err(OpError::Chain(ChainError::SudoCallFailed {
                 call: intent.describe(),
-                failure: crate::chain::error::DispatchFailure::Module { pallet: "X".into(), error: "Nope".into() },
+                failure: crate::chain::error::DispatchFailure::Module {
+                    pallet: "X".into(),
+                    error: "Nope".into(),
+                },
             })),
             _ => {
                 self.effect(intent_id, &who, intent);
@@ -221,7 +288,10 @@ impl Provider for ProviderDouble {
     fn name(&self) -> &'static str {
         "double"
     }
-    async fn observe_workloads(&self, _: &BTreeMap<NodeName, AccountId>) -> Result<BTreeMap<GroupName, ObservedWorkload>, ProviderError> {
+    async fn observe_workloads(
+        &self,
+        _: &BTreeMap<NodeName, AccountId>,
+    ) -> Result<BTreeMap<GroupName, ObservedWorkload>, ProviderError> {
         Ok(BTreeMap::new())
     }
     async fn apply_workload(&self, req: &WorkloadRequest) -> Result<(), ProviderError> {
@@ -238,21 +308,34 @@ impl Provider for ProviderDouble {
     async fn wait_ready(&self, nodes: &[NodeName], timeout: Duration) -> Result<(), ProviderError> {
         let bad = self.fail_ready.lock().unwrap();
         match nodes.iter().find(|n| bad.contains(*n)) {
-            Some(n) => Err(ProviderError::Exited { node: n.clone(), status: "1".into(), log_tail: format!("(after {timeout:?})") }),
+            Some(n) => Err(ProviderError::Exited {
+                node: n.clone(),
+                status: "1".into(),
+                log_tail: format!("(after {timeout:?})"),
+            }),
             None => Ok(()),
         }
     }
     fn rpc_endpoint(&self, node: &NodeName) -> Result<String, ProviderError> {
         Err(ProviderError::UnknownNode(node.clone()))
     }
-    async fn run_once(&self, _: &WorkloadSpec, _: &[String], _: Duration) -> Result<Vec<u8>, ProviderError> {
+    async fn run_once(
+        &self,
+        _: &WorkloadSpec,
+        _: &[String],
+        _: Duration,
+    ) -> Result<Vec<u8>, ProviderError> {
         Ok(vec![])
     }
 }
 
 fn fresh_plan(d: &Desired) -> Plan {
     let p = crate::plan::plan(d, &Observed::empty());
-    assert!(p.step(&StepId("validators.register".into())).is_some(), "{:#?}", p.steps.iter().map(|s| &s.id).collect::<Vec<_>>());
+    assert!(
+        p.step(&StepId("validators.register".into())).is_some(),
+        "{:#?}",
+        p.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+    );
     p
 }
 
@@ -266,11 +349,25 @@ fn opts() -> ExecOptions {
     }
 }
 
-async fn run(plan: &Plan, d: &Desired, p: &ProviderDouble, c: &ChainDouble, store: &dyn StateStore) -> ApplyReport {
+async fn run(
+    plan: &Plan,
+    d: &Desired,
+    p: &ProviderDouble,
+    c: &ChainDouble,
+    store: &dyn StateStore,
+) -> ApplyReport {
     let state = store.load().await.unwrap();
     let journal = Journal::new(store, state);
     let progress = Progress::quiet();
-    let ex = Executor { plan, desired: d, provider: p, chain: c, journal: &journal, options: opts(), progress: &progress };
+    let ex = Executor {
+        plan,
+        desired: d,
+        provider: p,
+        chain: c,
+        journal: &journal,
+        options: opts(),
+        progress: &progress,
+    };
     ex.run().await
 }
 
@@ -292,8 +389,19 @@ async fn a_fresh_plan_runs_in_dependency_order_and_a_rerun_does_nothing() {
     }
     assert!(p.max_concurrent.load(Ordering::SeqCst) <= 2);
     let journal = store.load().await.unwrap();
-    assert!(journal.journal.iter().all(|e| e.status == JournalStatus::Done), "{:?}", journal.journal);
-    assert!(journal.entry(&StepId("keys.validator-0".into())).unwrap().resolved.contains_key("session_keys"));
+    assert!(
+        journal
+            .journal
+            .iter()
+            .all(|e| e.status == JournalStatus::Done),
+        "{:?}",
+        journal.journal
+    );
+    assert!(journal
+        .entry(&StepId("keys.validator-0".into()))
+        .unwrap()
+        .resolved
+        .contains_key("session_keys"));
 
     // The same plan again: every chain step finds its effect in place.
     let r2 = run(&plan, &d, &p, &c, &store).await;
@@ -301,7 +409,10 @@ async fn a_fresh_plan_runs_in_dependency_order_and_a_rerun_does_nothing() {
     assert_eq!(c.landed_of("set_keys"), 2, "no second set_keys");
     assert_eq!(c.landed_of("register"), 1, "no second registration");
     assert_eq!(c.landed_of("fund"), 1, "no second funding");
-    assert!(matches!(r2.results[&StepId("validators.register".into())], StepResult::AlreadyDone { .. }));
+    assert!(matches!(
+        r2.results[&StepId("validators.register".into())],
+        StepResult::AlreadyDone { .. }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,12 +432,24 @@ async fn a_submission_lost_in_flight_is_settled_not_resubmitted() {
     let state = store.load().await.unwrap();
     let journal = Journal::new(&store, state);
     let progress = Progress::quiet();
-    let ex = Executor { plan: &plan, desired: &d, provider: &p, chain: &c, journal: &journal, options: o, progress: &progress };
+    let ex = Executor {
+        plan: &plan,
+        desired: &d,
+        provider: &p,
+        chain: &c,
+        journal: &journal,
+        options: o,
+        progress: &progress,
+    };
     let r = ex.run().await;
     assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
     let saved = store.load().await.unwrap();
     let e = saved.entry(&StepId("validators.register".into())).unwrap();
-    assert_eq!(e.status, JournalStatus::Submitted, "the in-flight submission stays journaled");
+    assert_eq!(
+        e.status,
+        JournalStatus::Submitted,
+        "the in-flight submission stays journaled"
+    );
     assert_eq!(c.landed_of("register"), 0);
 
     // A new apply (fresh process): the journal says in flight → it is
@@ -334,8 +457,15 @@ async fn a_submission_lost_in_flight_is_settled_not_resubmitted() {
     c.faults.lock().unwrap().clear();
     let r2 = run(&plan, &d, &p, &c, &store).await;
     assert!(r2.ok(), "{:?}", r2.failures);
-    assert_eq!(c.landed_of("register"), 1, "exactly one registration extrinsic");
-    assert!(matches!(r2.results[&StepId("validators.register".into())], StepResult::AlreadyDone { .. }));
+    assert_eq!(
+        c.landed_of("register"),
+        1,
+        "exactly one registration extrinsic"
+    );
+    assert!(matches!(
+        r2.results[&StepId("validators.register".into())],
+        StepResult::AlreadyDone { .. }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,7 +483,14 @@ async fn transient_errors_are_retried_and_chain_verdicts_are_not() {
     assert_eq!(r.failures.len(), 1);
     assert_eq!(r.failures[0].0, StepId("validators.register".into()));
     assert!(r.failures[0].1.contains("X.Nope"), "{}", r.failures[0].1);
-    assert!(c.faults.lock().unwrap().get("register").is_some_and(|v| v.is_empty()), "the dispatch error was not retried");
+    assert!(
+        c.faults
+            .lock()
+            .unwrap()
+            .get("register")
+            .is_some_and(|v| v.is_empty()),
+        "the dispatch error was not retried"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,19 +498,30 @@ async fn a_failed_gate_is_reported_once_and_its_dependents_are_skipped() {
     let d = desired();
     let plan = fresh_plan(&d);
     let (p, c) = (ProviderDouble::default(), ChainDouble::live());
-    p.fail_ready.lock().unwrap().insert(NodeName::new("genesis-0"));
+    p.fail_ready
+        .lock()
+        .unwrap()
+        .insert(NodeName::new("genesis-0"));
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStateStore::new(dir.path(), "local");
     let r = run(&plan, &d, &p, &c, &store).await;
     assert_eq!(r.failures.len(), 1, "one root cause: {:?}", r.failures);
     let gate = StepId("gate.genesis".into());
     assert_eq!(r.failures[0].0, gate);
-    let skipped: Vec<_> = r.results.iter().filter(|(_, res)| matches!(res, StepResult::Skipped { .. })).collect();
+    let skipped: Vec<_> = r
+        .results
+        .iter()
+        .filter(|(_, res)| matches!(res, StepResult::Skipped { .. }))
+        .collect();
     assert!(!skipped.is_empty());
     for (id, res) in skipped {
         assert_eq!(res, &StepResult::Skipped { root: gate.clone() }, "{id}");
     }
-    assert_eq!(c.landed.lock().unwrap().len(), 0, "nothing reached the chain");
+    assert_eq!(
+        c.landed.lock().unwrap().len(),
+        0,
+        "nothing reached the chain"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,7 +539,13 @@ async fn settle_all_resolves_a_crashed_apply_before_planning() {
         birth_hash: HexHash("0x00".into()),
         submitted_at_block: 1,
     };
-    c.in_flight.lock().unwrap().insert("0xabc".into(), ("validators.register".into(), Intent::RegisterValidators(vec![sudo_account()])));
+    c.in_flight.lock().unwrap().insert(
+        "0xabc".into(),
+        (
+            "validators.register".into(),
+            Intent::RegisterValidators(vec![sudo_account()]),
+        ),
+    );
     let mut st = State::new();
     {
         let e = st.entry_mut(&StepId("validators.register".into()), "x");
@@ -400,8 +554,16 @@ async fn settle_all_resolves_a_crashed_apply_before_planning() {
     }
     store.save(&st).await.unwrap();
     let journal = Journal::new(&store, store.load().await.unwrap());
-    let settled = settle_all(&journal, &c, Duration::from_millis(5)).await.unwrap();
-    assert_eq!(settled, vec![(StepId("validators.register".into()), Settled::Landed)]);
-    assert_eq!(store.load().await.unwrap().journal[0].status, JournalStatus::Done);
+    let settled = settle_all(&journal, &c, Duration::from_millis(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        settled,
+        vec![(StepId("validators.register".into()), Settled::Landed)]
+    );
+    assert_eq!(
+        store.load().await.unwrap().journal[0].status,
+        JournalStatus::Done
+    );
     assert_eq!(c.landed_of("register"), 1);
 }

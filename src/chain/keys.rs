@@ -15,7 +15,7 @@ use crate::spec::ids::AccountId;
 use crate::spec::model::{Desired, Role};
 use secrecy::{ExposeSecret, SecretString};
 use std::str::FromStr;
-use subxt_signer::{ecdsa, sr25519, SecretUri};
+use subxt_signer::{ecdsa, sr25519, DeriveJunction, SecretUri};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -68,12 +68,35 @@ pub fn ecdsa_account(suri: &SecretString, what: &str) -> Result<AccountId, KeyEr
 
 /// `<root>//<node>//stash`: a validator's stash (testnet-manager convention).
 pub fn stash_suri(root: &SecretString, node: &str) -> SecretString {
-    SecretString::from(format!("{}//{node}//stash", root.expose_secret()))
+    extend_suri(root, &[node, "stash"])
 }
 
 /// `<root>//collator//<node>`: a collator's account (testnet-manager convention).
 pub fn collator_suri(root: &SecretString, node: &str) -> SecretString {
-    SecretString::from(format!("{}//collator//{node}", root.expose_secret()))
+    extend_suri(root, &["collator", node])
+}
+
+/// Appends hard junctions to a SURI, in front of its `///password` if it has
+/// one (appending after it would only lengthen the password).
+fn extend_suri(root: &SecretString, junctions: &[&str]) -> SecretString {
+    let root = root.expose_secret();
+    let (head, password) = match root.find("///") {
+        Some(i) => (&root[..i], &root[i..]),
+        None => (root, ""),
+    };
+    let path: String = junctions.iter().map(|j| format!("//{j}")).collect();
+    SecretString::from(format!("{head}{path}{password}"))
+}
+
+/// `root`'s keypair derived further by hard junctions: the same key as
+/// `keypair(extend_suri(root, junctions))` without re-running the BIP-39
+/// key stretching for every node (1,000 nodes: seconds → milliseconds).
+fn derive_hard(root: &sr25519::Keypair, junctions: &[&str]) -> sr25519::Keypair {
+    root.derive(
+        junctions
+            .iter()
+            .map(|j| DeriveJunction::from(format!("/{j}"))),
+    )
 }
 
 /// `alice` → `//Alice`: the well-known dev SURI (public by design).
@@ -107,21 +130,21 @@ pub fn dev_authority_suri(dev_key: &str, role: Role) -> SecretString {
 /// derivation root is configured or resolvable; then only dev accounts are
 /// filled.
 pub fn derive_accounts(desired: &mut Desired, root: Option<&SecretString>) -> Result<(), KeyError> {
+    let root = root.map(|r| keypair(r, "derivation_root")).transpose()?;
+    let derived = |junctions: &[&str]| {
+        root.as_ref()
+            .map(|r| AccountId(derive_hard(r, junctions).public_key().0))
+    };
     for group in &mut desired.groups {
         for node in &mut group.nodes {
-            node.account = match (&node.dev_key, group.role, root) {
-                (Some(dev), role, _) => Some(account(
+            let name = node.name.as_str();
+            node.account = match (&node.dev_key, group.role) {
+                (Some(dev), role) => Some(account(
                     &dev_authority_suri(dev, role),
                     &format!("dev key {dev}"),
                 )?),
-                (None, Role::Validator, Some(root)) => Some(account(
-                    &stash_suri(root, node.name.as_str()),
-                    "derivation_root",
-                )?),
-                (None, Role::Collator, Some(root)) => Some(account(
-                    &collator_suri(root, node.name.as_str()),
-                    "derivation_root",
-                )?),
+                (None, Role::Validator) => derived(&[name, "stash"]),
+                (None, Role::Collator) => derived(&["collator", name]),
                 _ => None,
             };
         }
@@ -240,6 +263,41 @@ mod tests {
     // Vectors cross-checked with `polkadot key inspect` (polkadot 1.25.1).
     const MNEMONIC: &str =
         "caution juice atom organ advance problem want pledge someone senior holiday very";
+
+    #[test]
+    fn derivations_go_before_the_password() {
+        // `polkadot key inspect "//Root//validator-0//stash///pw"` and
+        // `"//Root//collator//c-1///pw"`.
+        let root = s("//Root///pw");
+        let stash = account(&stash_suri(&root, "validator-0"), "t").unwrap();
+        assert_eq!(
+            stash.to_string(),
+            "5FPKQj7drC41i8JVf7Etn8qvRtWWK7jXSECSpD8HSGE13XR4"
+        );
+        let collator = account(&collator_suri(&root, "c-1"), "t").unwrap();
+        assert_eq!(
+            collator.to_string(),
+            "5EL8Lep72Wmz77YKytWfZZHvxFj8qrbbpdAAf7sZwUZo55ox"
+        );
+    }
+
+    #[test]
+    fn cached_root_derivation_matches_the_suri() {
+        for root in ["//Root///pw", MNEMONIC, "//paraform"] {
+            let kp = keypair(&s(root), "t").unwrap();
+            for node in [
+                "validator-0",
+                "a-very-long-node-name-that-exceeds-thirty-two-bytes-17",
+            ] {
+                let fast = AccountId(derive_hard(&kp, &[node, "stash"]).public_key().0);
+                assert_eq!(
+                    fast,
+                    account(&stash_suri(&s(root), node), "t").unwrap(),
+                    "{node}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn alice_vector() {

@@ -102,7 +102,8 @@ pub async fn observe_relay_detailed(
     let needs_values = [NEXT_KEYS, LIFECYCLES, HEADS, CODE_HASH];
     let mut wanted: Vec<Vec<u8>> = Vec::new();
     for (entry, ks) in &keys {
-        if needs_values.contains(entry) || (CORE_ENTRIES.contains(entry) && !snap.is_plain(*entry)) {
+        if needs_values.contains(entry) || (CORE_ENTRIES.contains(entry) && !snap.is_plain(*entry))
+        {
             wanted.extend(ks.iter().cloned());
         }
     }
@@ -115,7 +116,11 @@ pub async fn observe_relay_detailed(
         SUDO_KEY,
         ACTIVE_CONFIG,
     ];
-    for e in plain.iter().chain(CORE_ENTRIES.iter()).filter(|e| snap.has(**e) && snap.is_plain(**e)) {
+    for e in plain
+        .iter()
+        .chain(CORE_ENTRIES.iter())
+        .filter(|e| snap.has(**e) && snap.is_plain(**e))
+    {
         wanted.push(entry_prefix(*e));
     }
     let unique_accounts: BTreeSet<AccountId> = accounts.iter().cloned().collect();

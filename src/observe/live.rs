@@ -50,14 +50,27 @@ pub fn relay_preference(desired: &Desired) -> Vec<NodeName> {
         (Role::Full | Role::Bootnode, _) => 2,
         _ => 3,
     };
-    let mut groups: Vec<_> = desired.groups.iter().filter(|g| g.chain == ChainSide::Relay).collect();
+    let mut groups: Vec<_> = desired
+        .groups
+        .iter()
+        .filter(|g| g.chain == ChainSide::Relay)
+        .collect();
     groups.sort_by_key(|g| rank(g));
-    groups.iter().flat_map(|g| g.nodes.iter().map(|n| n.name.clone())).collect()
+    groups
+        .iter()
+        .flat_map(|g| g.nodes.iter().map(|n| n.name.clone()))
+        .collect()
 }
 
-pub async fn observe(desired: &Desired, provider: &dyn Provider, options: &ObserveOptions) -> Result<Observed, ObserveError> {
-    let accounts: BTreeMap<NodeName, AccountId> =
-        desired.nodes().filter_map(|n| n.account.clone().map(|a| (n.name.clone(), a))).collect();
+pub async fn observe(
+    desired: &Desired,
+    provider: &dyn Provider,
+    options: &ObserveOptions,
+) -> Result<Observed, ObserveError> {
+    let accounts: BTreeMap<NodeName, AccountId> = desired
+        .nodes()
+        .filter_map(|n| n.account.clone().map(|a| (n.name.clone(), a)))
+        .collect();
     let workloads = provider.observe_workloads(&accounts).await?;
 
     // Chain side of every observed node (desired group, else the recorded spec).
@@ -75,12 +88,21 @@ pub async fn observe(desired: &Desired, provider: &dyn Provider, options: &Obser
     let running: Vec<(NodeName, String)> = workloads
         .values()
         .flat_map(|w| w.nodes.iter().filter(|n| n.running))
-        .filter_map(|n| provider.rpc_endpoint(&n.name).ok().map(|e| (n.name.clone(), e)))
+        .filter_map(|n| {
+            provider
+                .rpc_endpoint(&n.name)
+                .ok()
+                .map(|e| (n.name.clone(), e))
+        })
         .collect();
     let mut nodes = probe_nodes(running, &options.connect, options.concurrency).await;
 
     // Relay chain: through the first reachable relay node, preferred order first.
-    let relay_nodes: Vec<NodeName> = side.iter().filter(|(_, s)| **s == ChainSide::Relay).map(|(n, _)| n.clone()).collect();
+    let relay_nodes: Vec<NodeName> = side
+        .iter()
+        .filter(|(_, s)| **s == ChainSide::Relay)
+        .map(|(n, _)| n.clone())
+        .collect();
     let relay = if relay_nodes.is_empty() {
         ChainView::NotRunning
     } else {
@@ -89,7 +111,11 @@ pub async fn observe(desired: &Desired, provider: &dyn Provider, options: &Obser
         let mut seen = BTreeSet::new();
         order.retain(|n| relay_nodes.contains(n) && seen.insert(n.clone()));
         let mut all_accounts: Vec<AccountId> = accounts.values().cloned().collect();
-        all_accounts.extend(workloads.values().flat_map(|w| w.nodes.iter().filter_map(|n| n.account.clone())));
+        all_accounts.extend(
+            workloads
+                .values()
+                .flat_map(|w| w.nodes.iter().filter_map(|n| n.account.clone())),
+        );
         all_accounts.sort();
         all_accounts.dedup();
         read_relay(&order, &nodes, provider, &all_accounts, &options.connect).await
@@ -128,7 +154,11 @@ pub async fn observe(desired: &Desired, provider: &dyn Provider, options: &Obser
     // Parachains: through a running collator of each.
     let mut parachains = BTreeMap::new();
     for p in &desired.parachains {
-        let collators: Vec<&NodeName> = side.iter().filter(|(_, s)| **s == ChainSide::Para(p.id)).map(|(n, _)| n).collect();
+        let collators: Vec<&NodeName> = side
+            .iter()
+            .filter(|(_, s)| **s == ChainSide::Para(p.id))
+            .map(|(n, _)| n)
+            .collect();
         let view = if collators.is_empty() {
             ParachainView::NotRunning
         } else {
@@ -138,7 +168,9 @@ pub async fn observe(desired: &Desired, provider: &dyn Provider, options: &Obser
                 if !nodes.get(n).is_some_and(|o| o.rpc_reachable) {
                     continue;
                 }
-                let Ok(ep) = provider.rpc_endpoint(n) else { continue };
+                let Ok(ep) = provider.rpc_endpoint(n) else {
+                    continue;
+                };
                 match ChainClient::connect(&ep, &options.connect).await {
                     Ok(c) => match read::observe_para(&c).await {
                         Ok(s) => {
@@ -150,12 +182,21 @@ pub async fn observe(desired: &Desired, provider: &dyn Provider, options: &Obser
                     Err(e) => last = (ep, e.to_string()),
                 }
             }
-            view.unwrap_or(ParachainView::Unreachable { endpoint: last.0, error: last.1 })
+            view.unwrap_or(ParachainView::Unreachable {
+                endpoint: last.0,
+                error: last.1,
+            })
         };
         parachains.insert(p.id, view);
     }
 
-    Ok(Observed { format_version: OBSERVED_FORMAT_VERSION, workloads, nodes: std::mem::take(&mut nodes), relay, parachains })
+    Ok(Observed {
+        format_version: OBSERVED_FORMAT_VERSION,
+        workloads,
+        nodes: std::mem::take(&mut nodes),
+        relay,
+        parachains,
+    })
 }
 
 async fn read_relay(
@@ -168,7 +209,9 @@ async fn read_relay(
     let mut last: Option<(String, String)> = None;
     // Reachable nodes first; a node the probe could not reach is not tried.
     for n in order {
-        let Ok(ep) = provider.rpc_endpoint(n) else { continue };
+        let Ok(ep) = provider.rpc_endpoint(n) else {
+            continue;
+        };
         if !probes.get(n).is_some_and(|p| p.rpc_reachable) {
             last.get_or_insert((ep, "RPC not reachable".into()));
             continue;
@@ -181,6 +224,7 @@ async fn read_relay(
             Err(e) => last = Some((ep, e.to_string())),
         }
     }
-    let (endpoint, error) = last.unwrap_or_else(|| ("(none)".into(), "no relay node has an RPC endpoint".into()));
+    let (endpoint, error) =
+        last.unwrap_or_else(|| ("(none)".into(), "no relay node has an RPC endpoint".into()));
     ChainView::Unreachable { endpoint, error }
 }

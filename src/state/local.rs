@@ -22,7 +22,10 @@ pub struct LocalStateStore {
 impl LocalStateStore {
     /// `root` is `.paraform/<net>/`.
     pub fn new(root: impl Into<PathBuf>, network: impl Into<String>) -> Self {
-        LocalStateStore { root: root.into(), network: network.into() }
+        LocalStateStore {
+            root: root.into(),
+            network: network.into(),
+        }
     }
 
     fn state_file(&self) -> PathBuf {
@@ -35,12 +38,21 @@ impl LocalStateStore {
         self.root.join("lock.json")
     }
 
-    fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> StateError + 'p {
-        move |source| StateError::Io { what, path: path.to_path_buf(), source }
+    fn io<'p>(
+        what: &'static str,
+        path: &'p Path,
+    ) -> impl FnOnce(std::io::Error) -> StateError + 'p {
+        move |source| StateError::Io {
+            what,
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     fn read_lock_json(&self) -> Option<LockInfo> {
-        std::fs::read(self.lock_json()).ok().and_then(|b| serde_json::from_slice(&b).ok())
+        std::fs::read(self.lock_json())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
     }
 
     /// Whether someone holds the flock right now (probe with a shared try-lock).
@@ -76,12 +88,16 @@ impl LocalStateStore {
                     std::mem::forget(guard);
                 }
                 Err(_) => {
-                    return Err(StateError::Locked { network: self.network.clone(), holder: self.read_lock_json() })
+                    return Err(StateError::Locked {
+                        network: self.network.clone(),
+                        holder: self.read_lock_json(),
+                    })
                 }
             }
             // A force-unlock may have removed the file between open and lock:
             // then we locked a nameless file; try again on the new one.
-            let same = std::fs::metadata(&path).is_ok_and(|a| a.ino() == opened.ino() && a.dev() == opened.dev());
+            let same = std::fs::metadata(&path)
+                .is_ok_and(|a| a.ino() == opened.ino() && a.dev() == opened.dev());
             if !same {
                 continue;
             }
@@ -91,9 +107,16 @@ impl LocalStateStore {
             })?;
             let lj = self.lock_json();
             write_atomic(&lj, &json).map_err(Self::io("cannot write", &lj))?;
-            return Ok(LocalLock { _file: lock, info: info.clone(), lock_json: lj });
+            return Ok(LocalLock {
+                _file: lock,
+                info: info.clone(),
+                lock_json: lj,
+            });
         }
-        Err(StateError::Locked { network: self.network.clone(), holder: self.read_lock_json() })
+        Err(StateError::Locked {
+            network: self.network.clone(),
+            holder: self.read_lock_json(),
+        })
     }
 }
 
@@ -149,7 +172,12 @@ impl StateStore for LocalStateStore {
         let current = self.read_lock_json();
         match &current {
             Some(c) if c.id == id => {}
-            _ => return Err(StateError::WrongLockId { given: id.to_string(), current }),
+            _ => {
+                return Err(StateError::WrongLockId {
+                    given: id.to_string(),
+                    current,
+                })
+            }
         }
         for p in [self.lock_file(), self.lock_json()] {
             match std::fs::remove_file(&p) {
@@ -165,12 +193,17 @@ impl StateStore for LocalStateStore {
         let path = self.state_file();
         match std::fs::read(&path) {
             Ok(b) => {
-                let s: State =
-                    serde_json::from_slice(&b).map_err(|e| StateError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+                let s: State = serde_json::from_slice(&b).map_err(|e| StateError::Corrupt {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
                 if s.format != STATE_FORMAT {
                     return Err(StateError::Corrupt {
                         path,
-                        reason: format!("state format {} (this paraform reads {STATE_FORMAT})", s.format),
+                        reason: format!(
+                            "state format {} (this paraform reads {STATE_FORMAT})",
+                            s.format
+                        ),
                     });
                 }
                 Ok(s)
@@ -182,8 +215,10 @@ impl StateStore for LocalStateStore {
 
     async fn save(&self, state: &State) -> Result<(), StateError> {
         let path = self.state_file();
-        let json =
-            serde_json::to_vec_pretty(state).map_err(|e| StateError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+        let json = serde_json::to_vec_pretty(state).map_err(|e| StateError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         write_atomic(&path, &json).map_err(Self::io("cannot write", &path))
     }
 }
@@ -218,13 +253,22 @@ mod tests {
         let s = LocalStateStore::new(dir.path(), "net");
         let first = info("apply");
         let g = s.lock(first.clone()).await.unwrap();
-        let err = s.lock(info("apply")).await.err().expect("second lock must fail");
+        let err = s
+            .lock(info("apply"))
+            .await
+            .err()
+            .expect("second lock must fail");
         match &err {
-            StateError::Locked { holder: Some(h), .. } => assert_eq!(h.id, first.id),
+            StateError::Locked {
+                holder: Some(h), ..
+            } => assert_eq!(h.id, first.id),
             other => panic!("unexpected {other:?}"),
         }
         assert!(err.to_string().contains(&first.id));
-        assert_eq!(s.lock_status().await.unwrap().map(|i| i.id), Some(first.id.clone()));
+        assert_eq!(
+            s.lock_status().await.unwrap().map(|i| i.id),
+            Some(first.id.clone())
+        );
         drop(g);
         assert_eq!(s.lock_status().await.unwrap(), None);
         s.lock(info("apply")).await.unwrap();
@@ -236,10 +280,19 @@ mod tests {
         let s = LocalStateStore::new(dir.path(), "net");
         let first = info("apply");
         let _hung = s.lock(first.clone()).await.unwrap();
-        assert!(matches!(s.force_unlock("nope").await, Err(StateError::WrongLockId { .. })));
+        assert!(matches!(
+            s.force_unlock("nope").await,
+            Err(StateError::WrongLockId { .. })
+        ));
         assert_eq!(s.force_unlock(&first.id).await.unwrap().id, first.id);
-        let second = s.lock(info("apply")).await.expect("lock after force-unlock");
-        assert_eq!(s.lock_status().await.unwrap().map(|i| i.id), Some(second.info().id.clone()));
+        let second = s
+            .lock(info("apply"))
+            .await
+            .expect("lock after force-unlock");
+        assert_eq!(
+            s.lock_status().await.unwrap().map(|i| i.id),
+            Some(second.info().id.clone())
+        );
     }
 
     #[tokio::test]

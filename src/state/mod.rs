@@ -33,9 +33,14 @@ pub struct LockInfo {
 impl LockInfo {
     /// Info for this process.
     pub fn for_this_process(operation: &str, commit: Option<String>) -> Self {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let pid = std::process::id();
-        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .or_else(|_| std::env::var("HOSTNAME"))
@@ -51,7 +56,16 @@ impl LockInfo {
             let h = Sha256::digest(format!("{host}/{pid}/{nanos}").as_bytes());
             hex::encode(&h[..8])
         };
-        LockInfo { id, operation: operation.into(), user, host, pid, command, commit, started_unix: now }
+        LockInfo {
+            id,
+            operation: operation.into(),
+            user,
+            host,
+            pid,
+            command,
+            commit,
+            started_unix: now,
+        }
     }
 
     /// `apply by alice@ci-7 (pid 4242) since 2025-…, commit abc123, id …`
@@ -87,7 +101,12 @@ pub fn format_unix(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +158,10 @@ pub struct State {
 
 impl State {
     pub fn new() -> Self {
-        State { format: STATE_FORMAT, ..Default::default() }
+        State {
+            format: STATE_FORMAT,
+            ..Default::default()
+        }
     }
 
     pub fn entry(&self, step: &StepId) -> Option<&JournalEntry> {
@@ -166,9 +188,15 @@ impl State {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("the network {network} is locked: {}", holder.as_ref().map(|h| h.describe()).unwrap_or_else(|| "by an unknown process (no lock info)".into()))]
-    Locked { network: String, holder: Option<LockInfo> },
+    Locked {
+        network: String,
+        holder: Option<LockInfo>,
+    },
     #[error("the lock id {given} does not match the current lock ({})", current.as_ref().map(|c| c.id.as_str()).unwrap_or("none"))]
-    WrongLockId { given: String, current: Option<LockInfo> },
+    WrongLockId {
+        given: String,
+        current: Option<LockInfo>,
+    },
     #[error("{what} {}: {source}", path.display())]
     Io {
         what: &'static str,
@@ -177,7 +205,10 @@ pub enum StateError {
         source: std::io::Error,
     },
     #[error("corrupt state {}: {reason}", path.display())]
-    Corrupt { path: std::path::PathBuf, reason: String },
+    Corrupt {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 /// A held lock; dropping it releases the lock.

@@ -29,13 +29,17 @@ pub fn cache_dir() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
         return PathBuf::from(x).join("paraform");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     home.join(".cache").join("paraform")
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// Hold an exclusive lock on `path` while `f` runs (parallel test binaries
@@ -44,7 +48,13 @@ fn with_file_lock<T>(path: &Path, f: impl FnOnce() -> T) -> T {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).expect("create cache dir");
     }
-    let file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path).expect("open lock file");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .expect("open lock file");
     let mut lock = fd_lock::RwLock::new(file);
     let _guard = lock.write().expect("lock");
     f()
@@ -54,7 +64,11 @@ fn with_file_lock<T>(path: &Path, f: impl FnOnce() -> T) -> T {
 pub fn polkadot_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("POLKADOT_BIN").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
-        assert!(is_executable(&p), "POLKADOT_BIN={} is not an executable file. {HOW_TO_PROVIDE}", p.display());
+        assert!(
+            is_executable(&p),
+            "POLKADOT_BIN={} is not an executable file. {HOW_TO_PROVIDE}",
+            p.display()
+        );
         return p;
     }
     if let Some(path) = std::env::var_os("PATH") {
@@ -94,14 +108,25 @@ pub fn polkadot_bin() -> PathBuf {
             .unwrap_or_else(|e| panic!("running tar to extract {}: {e}", archive.display()));
         assert!(status.success(), "tar -xJf {} failed", archive.display());
         fs::create_dir_all(&bin_dir).expect("create bin dir");
-        for name in ["polkadot-prepare-worker", "polkadot-execute-worker", "polkadot"] {
-            let found = find_file(&tmp, name)
-                .unwrap_or_else(|| panic!("{} does not contain {name}. {HOW_TO_PROVIDE}", archive.display()));
+        for name in [
+            "polkadot-prepare-worker",
+            "polkadot-execute-worker",
+            "polkadot",
+        ] {
+            let found = find_file(&tmp, name).unwrap_or_else(|| {
+                panic!(
+                    "{} does not contain {name}. {HOW_TO_PROVIDE}",
+                    archive.display()
+                )
+            });
             fs::rename(&found, bin_dir.join(name)).expect("move extracted binary");
         }
         let _ = fs::remove_dir_all(&tmp);
     });
-    assert!(workers_ok(&bin_dir), "extraction did not produce the binaries. {HOW_TO_PROVIDE}");
+    assert!(
+        workers_ok(&bin_dir),
+        "extraction did not produce the binaries. {HOW_TO_PROVIDE}"
+    );
     cached
 }
 
@@ -112,7 +137,9 @@ fn find_archive() -> Option<PathBuf> {
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("polkadot-") && n.ends_with(".tar.xz"))
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("polkadot-") && n.ends_with(".tar.xz"))
         })
         .collect();
     found.sort();
@@ -137,7 +164,12 @@ fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
 /// built once and cached by binary identity (size + mtime).
 pub fn raw_chain_spec(bin: &Path, chain: &str) -> PathBuf {
     let meta = fs::metadata(bin).expect("stat polkadot");
-    let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs()).unwrap_or(0);
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let dir = cache_dir().join("specs");
     let out = dir.join(format!("{chain}-raw-{}-{mtime}.json", meta.len()));
     if out.exists() {
@@ -150,12 +182,21 @@ pub fn raw_chain_spec(bin: &Path, chain: &str) -> PathBuf {
         let tmp = out.with_extension(format!("tmp{}", std::process::id()));
         let file = File::create(&tmp).expect("create spec file");
         let status = Command::new(bin)
-            .args(["build-spec", "--chain", chain, "--raw", "--disable-default-bootnode"])
+            .args([
+                "build-spec",
+                "--chain",
+                chain,
+                "--raw",
+                "--disable-default-bootnode",
+            ])
             .stdout(file)
             .stderr(Stdio::null())
             .status()
             .expect("run polkadot build-spec");
-        assert!(status.success(), "polkadot build-spec --chain {chain} --raw failed");
+        assert!(
+            status.success(),
+            "polkadot build-spec --chain {chain} --raw failed"
+        );
         fs::rename(&tmp, &out).expect("store spec");
     });
     out
@@ -231,7 +272,11 @@ impl TestNode {
     }
 
     fn rpc_up(&self) -> bool {
-        TcpStream::connect_timeout(&([127, 0, 0, 1], self.rpc_port).into(), Duration::from_millis(200)).is_ok()
+        TcpStream::connect_timeout(
+            &([127, 0, 0, 1], self.rpc_port).into(),
+            Duration::from_millis(200),
+        )
+        .is_ok()
     }
 }
 
@@ -242,8 +287,16 @@ impl Drop for TestNode {
 }
 
 /// Start one node of `chain_spec`, with `bootnode` (multiaddr) if given.
-pub fn start_node(bin: &Path, chain_spec: &Path, spec: &NodeSpec, bootnode: Option<&str>) -> TestNode {
-    let base = tempfile::Builder::new().prefix(&format!("paraform-{}-", spec.name)).tempdir().expect("tempdir");
+pub fn start_node(
+    bin: &Path,
+    chain_spec: &Path,
+    spec: &NodeSpec,
+    bootnode: Option<&str>,
+) -> TestNode {
+    let base = tempfile::Builder::new()
+        .prefix(&format!("paraform-{}-", spec.name))
+        .tempdir()
+        .expect("tempdir");
     let rpc_port = free_port();
     let p2p_port = free_port();
     let log = base.path().join("node.log");
@@ -256,11 +309,21 @@ pub fn start_node(bin: &Path, chain_spec: &Path, spec: &NodeSpec, bootnode: Opti
         .args(["--node-key", &node_key(spec.node_key)])
         .args(["--rpc-port", &rpc_port.to_string()])
         .args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
-        .args(["--no-mdns", "--no-telemetry", "--no-prometheus", "--no-hardware-benchmarks"])
+        .args([
+            "--no-mdns",
+            "--no-telemetry",
+            "--no-prometheus",
+            "--no-hardware-benchmarks",
+        ])
         .args(["--rpc-methods", "unsafe", "--rpc-cors", "all"])
         .args(["--name", &spec.name])
         // Small keystore/db footprint and quiet logs keep two cores free for block production.
-        .args(["--state-pruning", "archive-canonical", "--blocks-pruning", "archive-canonical"])
+        .args([
+            "--state-pruning",
+            "archive-canonical",
+            "--blocks-pruning",
+            "archive-canonical",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log_file);
@@ -272,8 +335,17 @@ pub fn start_node(bin: &Path, chain_spec: &Path, spec: &NodeSpec, bootnode: Opti
     if let Some(b) = bootnode {
         cmd.args(["--bootnodes", b]);
     }
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
-    TestNode { name: spec.name.clone(), rpc_port, p2p_port, base, log, child: Some(child) }
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+    TestNode {
+        name: spec.name.clone(),
+        rpc_port,
+        p2p_port,
+        base,
+        log,
+        child: Some(child),
+    }
 }
 
 /// A small rococo-local network: Alice and Bob (validators), optionally more nodes.
@@ -292,17 +364,31 @@ impl TestNetwork {
         let alice = start_node(
             &bin,
             &spec,
-            &NodeSpec { name: "alice".into(), dev_key: Some("alice".into()), validator: true, node_key: 1 },
+            &NodeSpec {
+                name: "alice".into(),
+                dev_key: Some("alice".into()),
+                validator: true,
+                node_key: 1,
+            },
             None,
         );
         let boot = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", alice.p2p_port, peer_id(1));
         let bob = start_node(
             &bin,
             &spec,
-            &NodeSpec { name: "bob".into(), dev_key: Some("bob".into()), validator: true, node_key: 2 },
+            &NodeSpec {
+                name: "bob".into(),
+                dev_key: Some("bob".into()),
+                validator: true,
+                node_key: 2,
+            },
             Some(&boot),
         );
-        let net = TestNetwork { bin, spec, nodes: vec![alice, bob] };
+        let net = TestNetwork {
+            bin,
+            spec,
+            nodes: vec![alice, bob],
+        };
         for n in &net.nodes {
             net.wait_rpc(n, Duration::from_secs(180)).await;
         }
@@ -312,7 +398,11 @@ impl TestNetwork {
 
     /// The bootnode address of Alice.
     pub fn bootnode(&self) -> String {
-        format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.nodes[0].p2p_port, peer_id(1))
+        format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+            self.nodes[0].p2p_port,
+            peer_id(1)
+        )
     }
 
     /// Alice's RPC endpoint.
@@ -327,7 +417,12 @@ impl TestNetwork {
         let n = start_node(
             &self.bin,
             &self.spec,
-            &NodeSpec { name: name.into(), dev_key: None, validator, node_key },
+            &NodeSpec {
+                name: name.into(),
+                dev_key: None,
+                validator,
+                node_key,
+            },
             Some(&boot),
         );
         self.wait_rpc(&n, Duration::from_secs(180)).await;
@@ -338,7 +433,12 @@ impl TestNetwork {
     async fn wait_rpc(&self, n: &TestNode, timeout: Duration) {
         let start = Instant::now();
         while !n.rpc_up() {
-            assert!(start.elapsed() < timeout, "node {} RPC not up after {timeout:?}; log:\n{}", n.name, n.log_tail(30));
+            assert!(
+                start.elapsed() < timeout,
+                "node {} RPC not up after {timeout:?}; log:\n{}",
+                n.name,
+                n.log_tail(30)
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
@@ -371,15 +471,25 @@ pub async fn finalized_number(port: u16) -> Option<u64> {
         .request_timeout(Duration::from_secs(5))
         .build(format!("http://127.0.0.1:{port}"))
         .ok()?;
-    let hash: String = c.request("chain_getFinalizedHead", jsonrpsee::rpc_params![]).await.ok()?;
-    let header: serde_json::Value = c.request("chain_getHeader", jsonrpsee::rpc_params![hash]).await.ok()?;
+    let hash: String = c
+        .request("chain_getFinalizedHead", jsonrpsee::rpc_params![])
+        .await
+        .ok()?;
+    let header: serde_json::Value = c
+        .request("chain_getHeader", jsonrpsee::rpc_params![hash])
+        .await
+        .ok()?;
     let n = header.get("number")?.as_str()?;
     u64::from_str_radix(n.trim_start_matches("0x"), 16).ok()
 }
 
 /// A raw JSON-RPC call over HTTP to a node (independent of the code under
 /// test, for cross-checking).
-pub async fn rpc<T: serde::de::DeserializeOwned>(port: u16, method: &str, params: Vec<serde_json::Value>) -> T {
+pub async fn rpc<T: serde::de::DeserializeOwned>(
+    port: u16,
+    method: &str,
+    params: Vec<serde_json::Value>,
+) -> T {
     use jsonrpsee::core::client::ClientT;
     use jsonrpsee::core::params::ArrayParams;
     use jsonrpsee::http_client::HttpClientBuilder;
@@ -391,12 +501,18 @@ pub async fn rpc<T: serde::de::DeserializeOwned>(port: u16, method: &str, params
     for x in params {
         p.insert(x).expect("param");
     }
-    c.request(method, p).await.unwrap_or_else(|e| panic!("{method} on port {port}: {e}"))
+    c.request(method, p)
+        .await
+        .unwrap_or_else(|e| panic!("{method} on port {port}: {e}"))
 }
 
 /// Send a signal (`STOP`, `CONT`, `TERM` …) to a process started by the harness.
 pub fn signal(pid: u32, sig: &str) {
-    let status = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().expect("run kill");
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
     assert!(status.success(), "kill -{sig} {pid} failed");
 }
 

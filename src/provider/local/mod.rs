@@ -17,7 +17,7 @@ pub mod process;
 use super::{Provider, ProviderError, WorkloadRequest};
 use crate::observe::model::{ObservedNodeProcess, ObservedWorkload};
 use crate::spec::ids::{AccountId, ChainSide, GroupName, NetworkName, NodeName, ParaId};
-use crate::spec::model::{Desired, KeystoreKind, NodeKeyPolicy, Role};
+use crate::spec::model::{ChainRef, Desired, KeystoreKind, NodeKeyPolicy, Role};
 use crate::spec::workload::WorkloadSpec;
 use args::{chain_arg, loopback_addr, Launch};
 use layout::{write_atomic, Layout};
@@ -128,6 +128,8 @@ pub struct LocalProvider {
     /// Serialises ports.json updates within this process (the state lock
     /// serialises processes).
     ports_lock: tokio::sync::Mutex<()>,
+    /// Serialises raw chain spec generation.
+    spec_lock: tokio::sync::Mutex<()>,
 }
 
 impl LocalProvider {
@@ -143,6 +145,7 @@ impl LocalProvider {
             topology: Topology::of(desired),
             options,
             ports_lock: tokio::sync::Mutex::new(()),
+            spec_lock: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -326,11 +329,7 @@ impl LocalProvider {
         write_private(&key_file, key.to_hex().as_bytes())
             .map_err(Self::io("cannot write", &key_file))?;
 
-        let chain =
-            chain_arg(&spec.chain, &self.net_dir).map_err(|reason| ProviderError::Start {
-                node: node.clone(),
-                reason,
-            })?;
+        let chain = self.chain_for(&bin, &spec.chain, node).await?;
         let relay_chain = match &spec.relay_chain {
             Some(c) => {
                 Some(
@@ -388,6 +387,70 @@ impl LocalProvider {
             .map_err(Self::io("cannot write", &pid_file))?;
         tracing::info!(node = %node, pid, rpc = ports.rpc, p2p = ports.p2p, "started");
         Ok(pid)
+    }
+
+    /// `--chain` for a node. A built-in chain is exported once per network
+    /// as a raw spec (`chains/<name>.raw.json`) and nodes start from that:
+    /// a node then skips building the genesis state (tens of seconds of CPU
+    /// per node on a small machine). Same genesis, same chain.
+    async fn chain_for(
+        &self,
+        bin: &Path,
+        chain: &ChainRef,
+        node: &NodeName,
+    ) -> Result<String, ProviderError> {
+        let ChainRef::BuiltIn { name } = chain else {
+            return chain_arg(chain, &self.net_dir).map_err(|reason| ProviderError::Start {
+                node: node.clone(),
+                reason,
+            });
+        };
+        let _g = self.spec_lock.lock().await;
+        let dir = self.layout.root().join("chains");
+        let file = dir.join(format!("{name}.raw.json"));
+        let stamp_file = dir.join(format!("{name}.raw.json.binary"));
+        let stamp = std::fs::metadata(bin)
+            .map(|m| {
+                use std::os::unix::fs::MetadataExt as _;
+                format!("{} {} {}", bin.display(), m.len(), m.mtime())
+            })
+            .unwrap_or_default();
+        let fresh = file.exists() && std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp);
+        if !fresh {
+            std::fs::create_dir_all(&dir).map_err(Self::io("cannot create", &dir))?;
+            let out = tokio::process::Command::new(bin)
+                .args([
+                    "build-spec",
+                    "--chain",
+                    name,
+                    "--raw",
+                    "--disable-default-bootnode",
+                ])
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output();
+            let out = tokio::time::timeout(Duration::from_secs(600), out)
+                .await
+                .map_err(|_| ProviderError::Command {
+                    command: format!("build-spec --chain {name}"),
+                    reason: "timed out".into(),
+                })?
+                .map_err(|e| ProviderError::Command {
+                    command: format!("build-spec --chain {name}"),
+                    reason: e.to_string(),
+                })?;
+            if !out.status.success() || out.stdout.is_empty() {
+                return Err(ProviderError::Command {
+                    command: format!("{} build-spec --chain {name} --raw", bin.display()),
+                    reason: format!("exit {}", out.status),
+                });
+            }
+            write_atomic(&file, &out.stdout).map_err(Self::io("cannot write", &file))?;
+            write_atomic(&stamp_file, stamp.as_bytes())
+                .map_err(Self::io("cannot write", &stamp_file))?;
+        }
+        Ok(file.to_string_lossy().into_owned())
     }
 
     /// Fail fast on a process that dies right away (bad flags, port taken).
