@@ -121,6 +121,10 @@ pub struct ApplyArgs {
     /// Proceed even if the plan breaks a safety rule.
     #[arg(long)]
     pub allow_unsafe: bool,
+    /// Refuse unless the plan's content hash (`content_digest` in `plan
+    /// --format json` and in saved plans) is HASH: what a reviewer approved.
+    #[arg(long, value_name = "HASH")]
+    pub expect_hash: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +166,13 @@ pub struct StatusArgs {
     /// Show a recorded snapshot instead of observing the live network.
     #[arg(long, value_name = "SNAPSHOT.json")]
     pub observed: Option<PathBuf>,
+    /// An earlier observation (see --save-observed): parachain heads are
+    /// compared with it to tell whether they advance.
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    pub previous: Option<PathBuf>,
+    /// Write the observation shown to FILE (for a later --previous or --observed).
+    #[arg(long, value_name = "FILE")]
+    pub save_observed: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -595,6 +606,7 @@ fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
         };
         let opts = render::Options { color: ctx.color };
         print_stdout(&render::render(&plan, render::Format::Text, opts))?;
+        check_expected_hash(&plan, args.expect_hash.as_deref())?;
         check_safety(&plan, args.allow_unsafe)?;
         if plan.is_empty() {
             let mut st = journal.snapshot().await;
@@ -659,6 +671,22 @@ fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
     })
 }
 
+/// `apply --expect-hash`: refuse a plan other than the one approved.
+pub fn check_expected_hash(plan: &Plan, expected: Option<&str>) -> Result<(), Report> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let actual = plan.content_hash();
+    if actual.eq_ignore_ascii_case(expected.trim()) {
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "the plan changed since it was approved: its content hash is {actual}, not {expected}. \
+         Nothing was applied. Review the new plan (paraform plan) and approve it again."
+    ))
+    .into())
+}
+
 fn print_local_hints(session: &crate::apply::session::LocalSession) {
     let root = session.provider.layout().root();
     println!("Node logs: {}/nodes/<node>/node.log", root.display());
@@ -674,53 +702,63 @@ fn cmd_drift(args: &DriftArgs, ctx: &Ctx) -> CmdResult {
     let plan = crate::plan::plan(&desired, &observed);
     let opts = render::Options { color: ctx.color };
     print_stdout(&render::render(&plan, render::Format::Text, opts))?;
-    if let Some(report) = &args.report {
-        write_file(
-            report,
-            &render::render(&plan, render::Format::Markdown, render::Options::default()),
-        )?;
+    let report = crate::drift::DriftReport::classify(&plan, &observed);
+    print_stdout(&format!("\n{}\n", report.summary_line()))?;
+    if let Some(path) = &args.report {
+        write_file(path, &crate::drift::markdown::render(&report))?;
     }
-    if let Some(metrics) = &args.metrics {
-        let s = plan.summary();
-        write_file(
-            metrics,
-            &format!(
-                "# HELP paraform_drift_steps Steps a plan would take to converge.\n# TYPE paraform_drift_steps gauge\n\
-                 paraform_drift_steps{{network=\"{n}\",action=\"add\"}} {}\nparaform_drift_steps{{network=\"{n}\",action=\"change\"}} {}\n\
-                 paraform_drift_steps{{network=\"{n}\",action=\"destroy\"}} {}\n\
-                 # HELP paraform_pending_effects Submitted effects waiting for a session boundary.\n# TYPE paraform_pending_effects gauge\n\
-                 paraform_pending_effects{{network=\"{n}\"}} {}\n",
-                s.add,
-                s.change,
-                s.destroy,
-                plan.pending.len(),
-                n = desired.network
-            ),
-        )?;
+    if let Some(path) = &args.metrics {
+        write_file(path, &crate::drift::metrics::render(&report))?;
     }
-    Ok(if plan.is_empty() {
-        Outcome::Success
-    } else {
-        Outcome::ChangesPending
-    })
+    match report.verdict {
+        crate::drift::Verdict::InSync => Ok(Outcome::Success),
+        crate::drift::Verdict::Drift => Ok(Outcome::ChangesPending),
+        crate::drift::Verdict::Incomplete => {
+            let what = report
+                .unobserved
+                .iter()
+                .map(|u| format!("{} at {} ({})", u.chain, u.endpoint, u.error))
+                .collect::<Vec<_>>()
+                .join("; ");
+            Err(CliError::Usage(format!("drift check incomplete: could not read {what}")).into())
+        }
+    }
 }
 
 fn cmd_status(args: &StatusArgs, _ctx: &Ctx) -> CmdResult {
     let mut desired = load_desired(&args.net_dir, None)?;
-    resolve_accounts(&mut desired, &args.net_dir)?;
+    // Read-only: without the derivation root, accounts come from what the
+    // provider recorded for running nodes.
+    if let Err(e) = resolve_accounts(&mut desired, &args.net_dir) {
+        tracing::warn!("accounts not derived: {e:?}");
+    }
     let observed = match &args.observed {
         Some(p) => read_observed(p)?,
         None => observe_live(&desired)?,
     };
-    use crate::apply::status::View;
+    let previous = match &args.previous {
+        Some(p) => Some(read_observed(p)?),
+        None => None,
+    };
+    if let Some(path) = &args.save_observed {
+        let json = serde_json::to_string_pretty(&observed)
+            .map_err(|e| CliError::Usage(format!("cannot encode the observation: {e}")))?;
+        write_file(path, &(json + "\n"))?;
+    }
+    use crate::status::View;
     let view = match args.view.unwrap_or(StatusView::Nodes) {
         StatusView::Nodes => View::Nodes,
         StatusView::Validators => View::Validators,
         StatusView::Parachains => View::Parachains,
         StatusView::Collators => View::Collators,
     };
-    let out =
-        crate::apply::status::render(&desired, &observed, view, args.format == TableFormat::Json);
+    let out = crate::status::render(
+        &desired,
+        &observed,
+        previous.as_ref(),
+        view,
+        args.format == TableFormat::Json,
+    );
     print_stdout(&out)?;
     Ok(Outcome::Success)
 }
@@ -773,10 +811,16 @@ fn cmd_destroy(args: &DestroyArgs, ctx: &Ctx) -> CmdResult {
     use crate::apply::{ExecOptions, Executor, Journal, Progress};
     use crate::state::{LockInfo, StateStore as _};
     let mut desired = load_desired(&args.net_dir, None)?;
-    resolve_accounts(&mut desired, &args.net_dir)?;
-    let sudo = resolve_secret(desired.secrets.sudo.as_ref(), &args.net_dir)?;
-    let root = resolve_secret(desired.secrets.derivation_root.as_ref(), &args.net_dir)?;
-    let session = local_session(&desired, sudo, root)?;
+    // Accounts of running nodes are recorded by the provider: destroy works
+    // without the derivation root. Sudo is needed only to deregister.
+    if let Err(e) = resolve_accounts(&mut desired, &args.net_dir) {
+        tracing::warn!("{e}");
+    }
+    let sudo = resolve_secret(desired.secrets.sudo.as_ref(), &args.net_dir).unwrap_or_else(|e| {
+        tracing::warn!("{e}");
+        None
+    });
+    let session = local_session(&desired, sudo, None)?;
     let rt = runtime()?;
     rt.block_on(async {
         let _lock = session

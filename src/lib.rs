@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod chain;
 pub mod cli;
+pub mod drift;
 pub mod error;
 pub mod observe;
 pub mod plan;
@@ -12,3 +13,4 @@ pub mod provider;
 pub mod render;
 pub mod spec;
 pub mod state;
+pub mod status;

@@ -8,7 +8,7 @@ pub mod ops;
 pub mod progress;
 pub mod session;
 pub mod status;
-mod steps;
+pub(crate) mod steps;
 #[cfg(test)]
 mod tests;
 

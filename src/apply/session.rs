@@ -76,7 +76,7 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
             }
             for n in &w.nodes {
                 if let Some(a) = &n.account {
-                    let in_set = (chain.validators.contains(a) || chain.pending_add.contains(a))
+                    let in_set = (super::steps::staying(chain, a) || chain.pending_add.contains(a))
                         && !chain.pending_retire.contains(a);
                     if in_set {
                         members.push(Member {

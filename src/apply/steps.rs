@@ -228,6 +228,21 @@ async fn set_keys(
     Ok(StepOutcome::Done("session keys rotated and set".into()))
 }
 
+/// A validator that is in the set and stays in it: not queued to retire and,
+/// once the next session's set is known (`Session.QueuedKeys`), in it. A
+/// stash whose retirement was already processed is still in
+/// `Session.Validators` for up to two sessions, but no longer queued.
+pub fn staying(s: &crate::observe::model::ChainState, a: &AccountId) -> bool {
+    if s.pending_retire.contains(a) {
+        return false;
+    }
+    if s.queued.is_empty() {
+        s.validators.contains(a)
+    } else {
+        s.queued.contains(a)
+    }
+}
+
 async fn register(
     ctx: &StepCtx<'_>,
     step: &Step,
@@ -238,10 +253,7 @@ async fn register(
     let todo: Vec<AccountId> = members
         .iter()
         .map(|m| &m.account)
-        .filter(|a| {
-            let active = s.validators.contains(a) && !s.pending_retire.contains(a);
-            !active && !s.pending_add.contains(a)
-        })
+        .filter(|a| !staying(&s, a) && !s.pending_add.contains(a))
         .cloned()
         .collect();
     if todo.is_empty() {
@@ -272,9 +284,7 @@ async fn deregister(
     let todo: Vec<AccountId> = members
         .iter()
         .map(|m| &m.account)
-        .filter(|a| {
-            (s.validators.contains(a) || s.pending_add.contains(a)) && !s.pending_retire.contains(a)
-        })
+        .filter(|a| (staying(&s, a) || s.pending_add.contains(a)) && !s.pending_retire.contains(a))
         .cloned()
         .collect();
     if todo.is_empty() {

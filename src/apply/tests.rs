@@ -567,3 +567,22 @@ async fn settle_all_resolves_a_crashed_apply_before_planning() {
     );
     assert_eq!(c.landed_of("register"), 1);
 }
+
+#[test]
+fn a_stash_whose_retirement_was_processed_is_not_staying() {
+    let (a, b) = (sudo_account(), stash_of(&NodeName::new("v-0")));
+    let mut s = live_state();
+    s.validators = vec![a.clone(), b.clone()];
+    assert!(
+        steps::staying(&s, &b),
+        "no queued set known: the active set decides"
+    );
+    s.queued = vec![a.clone()];
+    assert!(
+        !steps::staying(&s, &b),
+        "still active, but not in the next session's set"
+    );
+    assert!(steps::staying(&s, &a));
+    s.pending_retire = vec![a.clone()];
+    assert!(!steps::staying(&s, &a), "queued to retire");
+}

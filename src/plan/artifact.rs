@@ -118,8 +118,11 @@ pub fn desired_digest(desired: &Desired) -> String {
 /// edges, known-after-apply inputs). Excludes the fingerprint and pending
 /// effects, which change as the chain advances without changing what the
 /// plan does.
+///
+/// The same value as [`Plan::content_hash`] (ETAs excluded too: they name a
+/// session index, which advances between review and merge).
 pub fn content_digest(plan: &Plan) -> String {
-    sha256_json(&(&plan.network, &plan.steps, &plan.safety))
+    plan.content_hash()
 }
 
 fn sha256_json<T: Serialize>(value: &T) -> String {

@@ -7,6 +7,7 @@
 pub mod artifact;
 mod builder;
 mod collators;
+mod content_hash;
 mod context;
 pub mod dag;
 mod fingerprint;

@@ -55,9 +55,41 @@ impl NodeName {
 }
 
 /// A parachain id (`ParaId` on chain). Ids below 1000 are reserved for system parachains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ParaId(pub u32);
+
+/// Reads a number or a decimal string. Needed because a map keyed by para id
+/// inside an internally tagged enum (`ChainView::Live` → `ChainState::paras`)
+/// reaches the key as a buffered string, which a derived `u32` rejects
+/// ("invalid type: string \"1000\", expected u32").
+impl<'de> Deserialize<'de> for ParaId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ParaId;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a para id (an integer 0 ..= 4294967295)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ParaId, E> {
+                u32::try_from(v)
+                    .map(ParaId)
+                    .map_err(|_| E::custom(format!("para id {v} is out of range")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ParaId, E> {
+                u32::try_from(v)
+                    .map(ParaId)
+                    .map_err(|_| E::custom(format!("para id {v} is out of range")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ParaId, E> {
+                v.parse()
+                    .map(ParaId)
+                    .map_err(|_| E::custom(format!("`{v}` is not a para id")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 impl fmt::Display for ParaId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

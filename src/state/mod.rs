@@ -3,6 +3,7 @@
 //! without submitting anything twice. Backends: [`local`] (files under
 //! `.paraform/<net>/`); a Kubernetes Lease backend implements the same trait.
 
+pub mod kubernetes;
 pub mod local;
 
 use crate::chain::submit::SubmissionRecord;
@@ -40,7 +41,9 @@ impl LockInfo {
         let pid = std::process::id();
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
+            .ok()
+            .or_else(user_from_passwd)
+            .unwrap_or_else(|| "unknown".into());
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .or_else(|_| std::env::var("HOSTNAME"))
@@ -84,6 +87,17 @@ impl LockInfo {
         s.push_str(&format!(", lock id {}", self.id));
         s
     }
+}
+
+/// The name of this process's uid in /etc/passwd.
+fn user_from_passwd() -> Option<String> {
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() }.to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.get(2) == Some(&uid.as_str())).then(|| f[0].to_string())
+    })
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` without a date crate.
@@ -209,6 +223,13 @@ pub enum StateError {
         path: std::path::PathBuf,
         reason: String,
     },
+    /// This process no longer holds the lock it took (its lease expired or
+    /// was taken over): it must not write (fencing).
+    #[error("the lock on {network} was lost: {reason}; nothing was written")]
+    Fenced { network: String, reason: String },
+    /// A state backend service (the Kubernetes API) failed.
+    #[error("{what}: {reason}")]
+    Backend { what: String, reason: String },
 }
 
 /// A held lock; dropping it releases the lock.

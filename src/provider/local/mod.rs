@@ -214,7 +214,13 @@ impl LocalProvider {
         let _g = self.ports_lock.lock().await;
         if let Some(mut map) = self.read_ports()? {
             if map.release(node) {
-                self.write_ports(&map)?;
+                if map.slots.is_empty() {
+                    // Nothing left: a re-created network picks its base afresh.
+                    let path = self.layout.ports_file();
+                    std::fs::remove_file(&path).map_err(Self::io("cannot remove", &path))?;
+                } else {
+                    self.write_ports(&map)?;
+                }
             }
         }
         Ok(())

@@ -8,8 +8,11 @@
 //! slot for as long as it exists, so ports never move under a running network.
 //!
 //! `base` is `$PARAFORM_LOCAL_PORT_BASE` when set, else
-//! `20000 + 500·(sha256(network)[0..2] mod 80)` (20000–59500), so two
-//! networks on one machine rarely collide. The base is recorded in
+//! `10000 + 500·(sha256(network)[0..2] mod 45)` (10000–32000), so two
+//! networks on one machine rarely collide. Ports stay below Linux's
+//! ephemeral range (32768–60999 by default): an outgoing connection that
+//! happens to take a node's RPC port as its source port makes polkadot bind
+//! its RPC server elsewhere, silently. The base is recorded in
 //! `ports.json` when the network is first created and used from then on.
 
 use crate::spec::ids::{NetworkName, NodeName};
@@ -60,7 +63,7 @@ pub fn default_base(network: &NetworkName) -> Result<u16, PortError> {
         return Ok(base);
     }
     let h = Sha256::digest(network.as_str().as_bytes());
-    Ok(20000 + (u16::from_be_bytes([h[0], h[1]]) % 80) * 500)
+    Ok(10000 + (u16::from_be_bytes([h[0], h[1]]) % 45) * 500)
 }
 
 impl PortMap {
@@ -144,7 +147,7 @@ mod tests {
         if std::env::var(PORT_BASE_ENV).is_err() {
             let (a, b) = (a.unwrap(), b.unwrap());
             assert_eq!(a, b);
-            assert!((20000..=59500).contains(&a));
+            assert!((10000..=32000).contains(&a));
         }
     }
 }
