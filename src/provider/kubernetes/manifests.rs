@@ -1,0 +1,989 @@
+//! Pure rendering of a group's Kubernetes objects from its `WorkloadSpec`.
+//!
+//! No client, no I/O: everything that only exists in the cluster (allocated
+//! node ports, load-balancer addresses, generated node keys) is an input.
+//! Objects are rendered as JSON (the exact fields sent in a server-side apply)
+//! so nothing a 1.20 API server rejects is ever sent by accident: optional
+//! fields newer than 1.20 appear only when [`ServerCaps`] allows them.
+//!
+//! Per group:
+//! - a StatefulSet `<group>` (pods `<group>-<i>` = the node names),
+//! - a headless Service `<group>` (stable pod DNS, used for bootnode addresses),
+//! - per pod, a Service named like the pod for RPC (`<pod>.<ns>:9944`), when `rpc` ≠ None,
+//! - per pod, a p2p Service `<pod>-p2p` (and `<pod>-relay-p2p` for collators), when `p2p` ≠ None,
+//! - a Secret `<group>-node-keys` with one node key per pod,
+//! - a ConfigMap `<group>-public-addrs` (the `--public-addr` of each pod),
+//! - a ConfigMap `<group>-chain-spec` when a chain spec file is shipped inline.
+
+use crate::provider::local::nodekey::NodeKey;
+use crate::spec::ids::{AccountId, NetworkName, NodeName, ParaId};
+use crate::spec::model::{ChainRef, Exposure, KeystoreKind, Role};
+use crate::spec::workload::WorkloadSpec;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+pub const RPC_PORT: u16 = 9944;
+pub const RELAY_RPC_PORT: u16 = 9945;
+pub const P2P_PORT: u16 = 30333;
+pub const RELAY_P2P_PORT: u16 = 30334;
+pub const PROMETHEUS_PORT: u16 = 9615;
+
+/// The field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "paraform";
+
+pub const LABEL_NETWORK: &str = "paraform.io/network";
+pub const LABEL_GROUP: &str = "paraform.io/group";
+pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const LABEL_NAME: &str = "app.kubernetes.io/name";
+pub const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
+pub const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
+pub const LABEL_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+pub const ANN_SPEC_HASH: &str = "paraform.io/spec-hash";
+pub const ANN_SPEC: &str = "paraform.io/spec";
+pub const ANN_ACCOUNTS: &str = "paraform.io/accounts";
+pub const ANN_PUBLIC_ADDRS_HASH: &str = "paraform.io/public-addrs-hash";
+pub const MANAGED_BY: &str = "paraform";
+/// The chart's `app.kubernetes.io/name` (Parity's chart is called `node`).
+pub const CHART_NAME: &str = "node";
+
+/// The label selector of everything paraform owns in a network.
+pub fn network_selector(network: &NetworkName) -> String {
+    format!("{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_NETWORK}={network}")
+}
+
+/// The label selector of one group's objects.
+pub fn group_selector(network: &NetworkName, group: &str) -> String {
+    format!("{},{LABEL_GROUP}={group}", network_selector(network))
+}
+
+/// The kinds paraform renders, in the order they are applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Secret,
+    ConfigMap,
+    Service,
+    StatefulSet,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::Secret,
+        Kind::ConfigMap,
+        Kind::Service,
+        Kind::StatefulSet,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Secret => "Secret",
+            Kind::ConfigMap => "ConfigMap",
+            Kind::Service => "Service",
+            Kind::StatefulSet => "StatefulSet",
+        }
+    }
+
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Kind::StatefulSet => "apps/v1",
+            _ => "v1",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rendered object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Manifest {
+    pub kind: Kind,
+    pub name: String,
+    /// The full object as sent in the apply (apiVersion, kind, metadata, …).
+    pub object: Value,
+    /// Holds secret material: never printed, never diffed by value.
+    pub sensitive: bool,
+}
+
+impl Manifest {
+    /// `StatefulSet/validator`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+}
+
+/// What the API server supports beyond the 1.20 baseline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerCaps {
+    /// `spec.updateStrategy.rollingUpdate.maxUnavailable` of StatefulSets
+    /// (alpha gate `MaxUnavailableStatefulSet`, off by default): only when
+    /// the operator says the gate is on. Without it the controller restarts
+    /// one pod at a time, which is within every BFT bound.
+    pub statefulset_max_unavailable: bool,
+}
+
+/// Where a node's `--chain` comes from inside the pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainSource {
+    /// Built into the binary (`rococo-local`).
+    BuiltIn(String),
+    /// Downloaded by an init container.
+    Url(String),
+    /// A spec file shipped in the group's ConfigMap (small specs only).
+    Inline { file_name: String, content: String },
+}
+
+impl ChainSource {
+    /// The `chain` label value (as Parity's chart sets it).
+    fn label(&self) -> String {
+        let raw = match self {
+            ChainSource::BuiltIn(n) => n.clone(),
+            ChainSource::Url(u) => u.rsplit('/').next().unwrap_or(u).to_string(),
+            ChainSource::Inline { file_name, .. } => file_name.clone(),
+        };
+        let raw = raw
+            .trim_end_matches(".json")
+            .trim_end_matches(".raw")
+            .to_string();
+        label_value(&raw)
+    }
+}
+
+/// Tunables of rendering that are not part of the desired state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Image of the init container that downloads chain specs (needs `wget`).
+    pub download_image: String,
+    /// Size of a keystore volume (`keystore = "volume"`).
+    pub keystore_size: String,
+    /// uid/gid the node runs as (Parity's images use 1000).
+    pub run_as: i64,
+    pub caps: ServerCaps,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            download_image: "docker.io/library/busybox:1.36".into(),
+            keystore_size: "10Mi".into(),
+            run_as: 1000,
+            caps: ServerCaps::default(),
+        }
+    }
+}
+
+/// Everything a group's objects are rendered from.
+#[derive(Clone, Debug)]
+pub struct RenderInput<'a> {
+    pub network: &'a NetworkName,
+    pub namespace: &'a str,
+    pub spec: &'a WorkloadSpec,
+    /// The group's desired nodes (`<group>-0 ..`), in index order.
+    pub nodes: &'a [NodeName],
+    pub para_id: Option<ParaId>,
+    /// `--alice` … of genesis-authority nodes (by node).
+    pub dev_keys: &'a BTreeMap<NodeName, String>,
+    /// Accounts of the nodes, recorded so removed nodes can be deregistered.
+    pub accounts: &'a BTreeMap<NodeName, AccountId>,
+    /// The node key of every node in `nodes` (derived, or generated and kept).
+    pub node_keys: &'a BTreeMap<NodeName, NodeKey>,
+    pub chain: &'a ChainSource,
+    /// Collators: the embedded relay node's chain.
+    pub relay_chain: Option<&'a ChainSource>,
+    /// `--bootnodes` of this group's chain and (collators) of the relay chain.
+    pub bootnodes: &'a [String],
+    pub relay_bootnodes: &'a [String],
+    /// `--public-addr` per pod (and per pod's relay node: key `<pod>.relay`),
+    /// from the p2p Services once the cluster allocated them.
+    pub public_addrs: &'a BTreeMap<String, String>,
+    pub max_unavailable: u32,
+    pub options: &'a RenderOptions,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RenderError {
+    #[error("the group {group} has no image: set `image` on the group or the chain")]
+    NoImage { group: String },
+    #[error("`{name}` is not a valid Kubernetes object name ({why}); shorten the group name")]
+    BadName { name: String, why: &'static str },
+    #[error("node {node} has no node key")]
+    MissingNodeKey { node: String },
+    #[error("the group {group} has {nodes} node names for {replicas} replicas")]
+    ReplicaMismatch {
+        group: String,
+        nodes: usize,
+        replicas: u32,
+    },
+}
+
+/// Whether `name` is a DNS-1035 label (Service names must be).
+fn check_name(name: &str) -> Result<(), RenderError> {
+    let bad = |why| {
+        Err(RenderError::BadName {
+            name: name.to_string(),
+            why,
+        })
+    };
+    if name.is_empty() || name.len() > 63 {
+        return bad("1 to 63 characters");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return bad("must start with a lowercase letter");
+    }
+    if name.ends_with('-') {
+        return bad("must not end with `-`");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return bad("lowercase letters, digits and `-` only");
+    }
+    Ok(())
+}
+
+/// A string made into a valid label value (≤ 63 chars, `[A-Za-z0-9._-]`, alnum at both ends).
+pub fn label_value(s: &str) -> String {
+    let mut v: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
+    while v.ends_with(|c: char| !c.is_ascii_alphanumeric()) {
+        v.pop();
+    }
+    while v.starts_with(|c: char| !c.is_ascii_alphanumeric()) {
+        v.remove(0);
+    }
+    v
+}
+
+pub fn headless_service_name(group: &str) -> String {
+    group.to_string()
+}
+pub fn node_keys_secret_name(group: &str) -> String {
+    format!("{group}-node-keys")
+}
+pub fn public_addrs_name(group: &str) -> String {
+    format!("{group}-public-addrs")
+}
+pub fn chain_spec_name(group: &str) -> String {
+    format!("{group}-chain-spec")
+}
+pub fn p2p_service_name(pod: &str) -> String {
+    format!("{pod}-p2p")
+}
+pub fn relay_p2p_service_name(pod: &str) -> String {
+    format!("{pod}-relay-p2p")
+}
+
+/// In-cluster DNS name of a pod through the group's headless Service.
+pub fn pod_dns(pod: &str, group: &str, namespace: &str) -> String {
+    format!(
+        "{pod}.{}.{namespace}.svc.cluster.local",
+        headless_service_name(group)
+    )
+}
+
+/// A bootnode multiaddr through the headless Service (stable across restarts).
+pub fn bootnode_addr(pod: &str, group: &str, namespace: &str, port: u16, peer_id: &str) -> String {
+    format!(
+        "/dns4/{}/tcp/{port}/p2p/{peer_id}",
+        pod_dns(pod, group, namespace)
+    )
+}
+
+/// The labels every object of a group carries (the chart's, plus ownership).
+pub fn group_labels(input: &RenderInput<'_>) -> BTreeMap<String, String> {
+    let spec = input.spec;
+    let mut l = BTreeMap::new();
+    l.insert(LABEL_NAME.into(), CHART_NAME.into());
+    l.insert(LABEL_INSTANCE.into(), label_value(spec.group.as_str()));
+    l.insert(LABEL_COMPONENT.into(), "substrate-node".into());
+    l.insert(LABEL_MANAGED_BY.into(), MANAGED_BY.into());
+    l.insert("chain".into(), input.chain.label());
+    l.insert("role".into(), spec.role.as_str().into());
+    if let Some(id) = input.para_id {
+        l.insert("paraId".into(), id.to_string());
+    }
+    l.insert(LABEL_NETWORK.into(), label_value(input.network.as_str()));
+    l.insert(LABEL_GROUP.into(), label_value(spec.group.as_str()));
+    l
+}
+
+/// The StatefulSet's (immutable) selector: chart selector labels + network.
+fn selector_labels(input: &RenderInput<'_>) -> BTreeMap<String, String> {
+    let mut l = BTreeMap::new();
+    l.insert(LABEL_NAME.into(), CHART_NAME.into());
+    l.insert(
+        LABEL_INSTANCE.into(),
+        label_value(input.spec.group.as_str()),
+    );
+    l.insert(LABEL_NETWORK.into(), label_value(input.network.as_str()));
+    l
+}
+
+fn metadata(input: &RenderInput<'_>, name: &str, extra_labels: &[(&str, &str)]) -> Value {
+    let mut labels = group_labels(input);
+    for (k, v) in extra_labels {
+        labels.insert((*k).into(), (*v).into());
+    }
+    json!({ "name": name, "namespace": input.namespace, "labels": labels })
+}
+
+fn object(kind: Kind, metadata: Value, rest: Value) -> Value {
+    let mut m = Map::new();
+    m.insert("apiVersion".into(), kind.api_version().into());
+    m.insert("kind".into(), kind.as_str().into());
+    m.insert("metadata".into(), metadata);
+    if let Value::Object(rest) = rest {
+        m.extend(rest);
+    }
+    Value::Object(m)
+}
+
+fn b64(bytes: &[u8]) -> Value {
+    serde_json::to_value(k8s_openapi::ByteString(bytes.to_vec())).unwrap_or(Value::Null)
+}
+
+/// Render every object of a group. Deterministic: the same input gives the same JSON.
+pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
+    let spec = input.spec;
+    let group = spec.group.as_str();
+    check_name(group)?;
+    if input.nodes.len() != spec.replicas as usize {
+        return Err(RenderError::ReplicaMismatch {
+            group: group.into(),
+            nodes: input.nodes.len(),
+            replicas: spec.replicas,
+        });
+    }
+    let collator = spec.role == Role::Collator && input.relay_chain.is_some();
+    let mut out = Vec::new();
+
+    // Node keys: one file per pod, selected by the pod's name.
+    let mut keys = Map::new();
+    for n in input.nodes {
+        let k = input
+            .node_keys
+            .get(n)
+            .ok_or_else(|| RenderError::MissingNodeKey {
+                node: n.to_string(),
+            })?;
+        keys.insert(n.to_string(), b64(k.to_hex().as_bytes()));
+    }
+    let name = node_keys_secret_name(group);
+    out.push(Manifest {
+        kind: Kind::Secret,
+        name: name.clone(),
+        object: object(
+            Kind::Secret,
+            metadata(input, &name, &[]),
+            json!({ "type": "Opaque", "data": keys }),
+        ),
+        sensitive: true,
+    });
+
+    // Chain specs shipped inline.
+    let mut inline = Map::new();
+    for src in std::iter::once(input.chain).chain(input.relay_chain) {
+        if let ChainSource::Inline { file_name, content } = src {
+            inline.insert(file_name.clone(), Value::String(content.clone()));
+        }
+    }
+    if !inline.is_empty() {
+        let name = chain_spec_name(group);
+        out.push(Manifest {
+            kind: Kind::ConfigMap,
+            name: name.clone(),
+            object: object(
+                Kind::ConfigMap,
+                metadata(input, &name, &[]),
+                json!({ "data": inline }),
+            ),
+            sensitive: false,
+        });
+    }
+
+    // Public addresses, known once the p2p Services exist.
+    let p2p_exposed = spec.p2p != Exposure::None;
+    if p2p_exposed {
+        let name = public_addrs_name(group);
+        let data: BTreeMap<&String, &String> = input
+            .public_addrs
+            .iter()
+            .filter(|(k, _)| {
+                let pod = k.strip_suffix(".relay").unwrap_or(k);
+                input.nodes.iter().any(|n| n.as_str() == pod)
+            })
+            .collect();
+        out.push(Manifest {
+            kind: Kind::ConfigMap,
+            name: name.clone(),
+            object: object(
+                Kind::ConfigMap,
+                metadata(input, &name, &[]),
+                json!({ "data": data }),
+            ),
+            sensitive: false,
+        });
+    }
+
+    // Headless Service: pod DNS (bootnodes), published before readiness.
+    let headless = headless_service_name(group);
+    let mut ports = vec![
+        json!({"name": "p2p", "port": P2P_PORT, "targetPort": P2P_PORT, "protocol": "TCP"}),
+        json!({"name": "rpc", "port": RPC_PORT, "targetPort": RPC_PORT, "protocol": "TCP"}),
+        json!({"name": "prometheus", "port": PROMETHEUS_PORT, "targetPort": PROMETHEUS_PORT, "protocol": "TCP"}),
+    ];
+    if collator {
+        ports.push(json!({"name": "relay-p2p", "port": RELAY_P2P_PORT, "targetPort": RELAY_P2P_PORT, "protocol": "TCP"}));
+        ports.push(json!({"name": "relay-rpc", "port": RELAY_RPC_PORT, "targetPort": RELAY_RPC_PORT, "protocol": "TCP"}));
+    }
+    out.push(Manifest {
+        kind: Kind::Service,
+        name: headless.clone(),
+        object: object(
+            Kind::Service,
+            metadata(input, &headless, &[]),
+            json!({"spec": {
+                "clusterIP": "None",
+                "publishNotReadyAddresses": true,
+                "selector": selector_labels(input),
+                "ports": ports,
+            }}),
+        ),
+        sensitive: false,
+    });
+
+    // Per-pod Services.
+    for n in input.nodes {
+        let pod = n.as_str();
+        check_name(pod)?;
+        if spec.rpc != Exposure::None {
+            out.push(per_pod_service(
+                input,
+                pod,
+                pod,
+                spec.rpc,
+                &[("rpc", RPC_PORT)],
+                false,
+            )?);
+        }
+        if p2p_exposed {
+            out.push(per_pod_service(
+                input,
+                &p2p_service_name(pod),
+                pod,
+                spec.p2p,
+                &[("p2p", P2P_PORT)],
+                true,
+            )?);
+            if collator {
+                out.push(per_pod_service(
+                    input,
+                    &relay_p2p_service_name(pod),
+                    pod,
+                    spec.p2p,
+                    &[("relay-p2p", RELAY_P2P_PORT)],
+                    true,
+                )?);
+            }
+        }
+    }
+
+    out.push(statefulset(input, collator)?);
+    Ok(out)
+}
+
+fn exposure_type(e: Exposure) -> &'static str {
+    match e {
+        Exposure::None | Exposure::ClusterIP => "ClusterIP",
+        Exposure::NodePort => "NodePort",
+        Exposure::LoadBalancer => "LoadBalancer",
+    }
+}
+
+fn per_pod_service(
+    input: &RenderInput<'_>,
+    name: &str,
+    pod: &str,
+    exposure: Exposure,
+    ports: &[(&str, u16)],
+    p2p: bool,
+) -> Result<Manifest, RenderError> {
+    check_name(name)?;
+    let mut spec = Map::new();
+    spec.insert("type".into(), exposure_type(exposure).into());
+    let mut selector = selector_labels(input);
+    selector.insert(LABEL_POD_NAME.into(), pod.into());
+    spec.insert("selector".into(), json!(selector));
+    spec.insert(
+        "ports".into(),
+        Value::Array(
+            ports
+                .iter()
+                .map(|(n, p)| json!({"name": n, "port": p, "targetPort": p, "protocol": "TCP"}))
+                .collect(),
+        ),
+    );
+    if p2p {
+        // Peers must reach a node before it is "ready" (it syncs from them).
+        spec.insert("publishNotReadyAddresses".into(), true.into());
+        if matches!(exposure, Exposure::NodePort | Exposure::LoadBalancer) {
+            // Keep the client's address and avoid a second hop (as the chart does).
+            spec.insert("externalTrafficPolicy".into(), "Local".into());
+        }
+    }
+    Ok(Manifest {
+        kind: Kind::Service,
+        name: name.to_string(),
+        object: object(
+            Kind::Service,
+            metadata(input, name, &[(LABEL_POD_NAME, pod)]),
+            json!({ "spec": spec }),
+        ),
+        sensitive: false,
+    })
+}
+
+/// The `--chain` value inside the pod, and whether it needs the download init container.
+fn chain_arg(src: &ChainSource, file: &str) -> String {
+    match src {
+        ChainSource::BuiltIn(n) => n.clone(),
+        ChainSource::Url(_) => format!("/chain-spec/{file}"),
+        ChainSource::Inline { file_name, .. } => format!("/chain-spec-inline/{file_name}"),
+    }
+}
+
+/// The node's arguments (after the binary). `$(POD_NAME)` is expanded by the kubelet.
+pub fn node_args(input: &RenderInput<'_>, collator: bool) -> Vec<String> {
+    let spec = input.spec;
+    let mut a: Vec<String> = vec![
+        format!("--chain={}", chain_arg(input.chain, "chain.json")),
+        "--name=$(POD_NAME)".into(),
+        "--base-path=/data".into(),
+        "--node-key-file=/node-keys/$(POD_NAME)".into(),
+        format!("--database={}", spec.storage.database),
+    ];
+    if let Some(p) = &spec.storage.pruning {
+        a.push(format!("--state-pruning={p}"));
+    }
+    a.push(match spec.keystore {
+        KeystoreKind::Memory => "--keystore-path=/keystore".into(),
+        KeystoreKind::Volume => "--keystore-path=/keystore".into(),
+    });
+    a.extend([
+        format!("--rpc-port={RPC_PORT}"),
+        "--rpc-external".into(),
+        "--rpc-methods=unsafe".into(),
+        "--rpc-cors=all".into(),
+        format!("--listen-addr=/ip4/0.0.0.0/tcp/{P2P_PORT}"),
+        "--prometheus-external".into(),
+        format!("--prometheus-port={PROMETHEUS_PORT}"),
+        "--no-mdns".into(),
+        "--no-hardware-benchmarks".into(),
+    ]);
+    if !spec.log.is_empty() {
+        a.push(format!("--log={}", spec.log.join(",")));
+    }
+    match spec.role {
+        // Genesis authorities get `--alice` … per pod from the wrapper script.
+        Role::Validator if !spec.genesis_authorities => a.push("--validator".into()),
+        Role::Collator => a.push("--collator".into()),
+        _ => {}
+    }
+    if !input.bootnodes.is_empty() {
+        a.push("--bootnodes".into());
+        a.extend(input.bootnodes.iter().cloned());
+    }
+    a.extend(spec.flags.iter().cloned());
+    if collator {
+        if let Some(relay) = input.relay_chain {
+            a.extend([
+                "--".into(),
+                format!("--chain={}", chain_arg(relay, "relay.json")),
+                "--base-path=/relay-data".into(),
+                format!("--rpc-port={RELAY_RPC_PORT}"),
+                format!("--listen-addr=/ip4/0.0.0.0/tcp/{RELAY_P2P_PORT}"),
+                "--no-mdns".into(),
+                "--no-prometheus".into(),
+            ]);
+            if !input.relay_bootnodes.is_empty() {
+                a.push("--bootnodes".into());
+                a.extend(input.relay_bootnodes.iter().cloned());
+            }
+            a.extend(spec.relay_flags.iter().cloned());
+        }
+    }
+    a
+}
+
+/// A POSIX sh wrapper that adds the per-pod flags a shared pod template
+/// cannot carry: dev keys (`--alice`) and `--public-addr`. `$$` is the
+/// kubelet's escape for a literal `$`.
+fn wrapper_script(input: &RenderInput<'_>, binary: &str, collator: bool, p2p: bool) -> String {
+    let mut s = String::from("set -e\n");
+    if !input.dev_keys.is_empty() {
+        s.push_str("case \"$POD_NAME\" in\n");
+        for (node, key) in input.dev_keys {
+            if input.nodes.contains(node) {
+                let key: String = key.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+                s.push_str(&format!("  {node}) set -- --{key} \"$@\" ;;\n"));
+            }
+        }
+        s.push_str("esac\n");
+    }
+    if p2p {
+        s.push_str(
+            "f=/paraform/public-addr/$POD_NAME\n\
+             if [ -s \"$f\" ]; then set -- --public-addr \"$$(sed \"s/@HOST_IP@/$HOST_IP/\" \"$f\")\" \"$@\"; fi\n",
+        );
+        if collator {
+            s.push_str(
+                "if [ -s \"$f.relay\" ]; then set -- \"$@\" --public-addr \"$$(sed \"s/@HOST_IP@/$HOST_IP/\" \"$f.relay\")\"; fi\n",
+            );
+        }
+    }
+    s.push_str(&format!("exec {binary} \"$@\"\n"));
+    s
+}
+
+fn resources(spec: &WorkloadSpec) -> Value {
+    let r = &spec.resources;
+    let mut requests = Map::new();
+    let mut limits = Map::new();
+    if let Some(v) = &r.cpu_request {
+        requests.insert("cpu".into(), v.clone().into());
+    }
+    if let Some(v) = &r.memory_request {
+        requests.insert("memory".into(), v.clone().into());
+    }
+    if let Some(v) = &r.cpu_limit {
+        limits.insert("cpu".into(), v.clone().into());
+    }
+    if let Some(v) = &r.memory_limit {
+        limits.insert("memory".into(), v.clone().into());
+    }
+    let mut m = Map::new();
+    if !requests.is_empty() {
+        m.insert("requests".into(), Value::Object(requests));
+    }
+    if !limits.is_empty() {
+        m.insert("limits".into(), Value::Object(limits));
+    }
+    Value::Object(m)
+}
+
+fn pvc(input: &RenderInput<'_>, name: &str, size: &str) -> Value {
+    let mut spec = json!({
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": size}},
+    });
+    if let Some(class) = &input.spec.storage.class {
+        spec["storageClassName"] = class.clone().into();
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "labels": selector_labels(input)},
+        "spec": spec,
+    })
+}
+
+/// sha256 (hex, 16 chars) of the public addresses a group's pods read at start:
+/// a changed address restarts the pods so they announce the new one.
+fn public_addrs_hash(input: &RenderInput<'_>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (k, v) in input.public_addrs {
+        let pod = k.strip_suffix(".relay").unwrap_or(k);
+        if input.nodes.iter().any(|n| n.as_str() == pod) {
+            h.update(k.as_bytes());
+            h.update(b"=");
+            h.update(v.as_bytes());
+            h.update(b"\n");
+        }
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+fn statefulset(input: &RenderInput<'_>, collator: bool) -> Result<Manifest, RenderError> {
+    let spec = input.spec;
+    let group = spec.group.as_str();
+    let image = spec.image.clone().ok_or_else(|| RenderError::NoImage {
+        group: group.into(),
+    })?;
+    let p2p = spec.p2p != Exposure::None;
+    let args = node_args(input, collator);
+    let needs_wrapper = !input.dev_keys.is_empty() || p2p;
+    let (command, args) = if needs_wrapper {
+        let mut c = vec![
+            "/bin/sh".to_string(),
+            "-c".into(),
+            wrapper_script(input, &spec.command, collator, p2p),
+            "paraform-node".into(),
+        ];
+        c.extend(args);
+        (c, Vec::<String>::new())
+    } else {
+        (vec![spec.command.clone()], args)
+    };
+
+    let mut env = vec![
+        json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
+    ];
+    if spec.p2p == Exposure::NodePort {
+        env.push(
+            json!({"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}),
+        );
+    }
+
+    let mut mounts = vec![
+        json!({"name": "chain-data", "mountPath": "/data"}),
+        json!({"name": "keystore", "mountPath": "/keystore"}),
+        json!({"name": "node-keys", "mountPath": "/node-keys", "readOnly": true}),
+    ];
+    let mut volumes = vec![json!({
+        "name": "node-keys",
+        "secret": {"secretName": node_keys_secret_name(group), "defaultMode": 0o400},
+    })];
+    let mut claims = vec![pvc(input, "chain-data", &spec.storage.size)];
+    match spec.keystore {
+        KeystoreKind::Memory => {
+            volumes.push(json!({"name": "keystore", "emptyDir": {"medium": "Memory"}}))
+        }
+        KeystoreKind::Volume => claims.push(pvc(input, "keystore", &input.options.keystore_size)),
+    }
+    if collator {
+        mounts.push(json!({"name": "relay-chain-data", "mountPath": "/relay-data"}));
+        claims.push(pvc(input, "relay-chain-data", &spec.storage.size));
+    }
+    if p2p {
+        mounts.push(
+            json!({"name": "public-addrs", "mountPath": "/paraform/public-addr", "readOnly": true}),
+        );
+        volumes.push(json!({"name": "public-addrs", "configMap": {"name": public_addrs_name(group), "optional": true}}));
+    }
+
+    // Chain specs: downloaded by an init container, or from the inline ConfigMap.
+    let sources: Vec<(&ChainSource, &str)> = std::iter::once((input.chain, "chain.json"))
+        .chain(
+            input
+                .relay_chain
+                .filter(|_| collator)
+                .map(|r| (r, "relay.json")),
+        )
+        .collect();
+    let mut init = Vec::new();
+    let downloads: Vec<String> = sources
+        .iter()
+        .filter_map(|(s, file)| match s {
+            ChainSource::Url(url) => Some(format!(
+                "wget -q -O /chain-spec/{file}.part '{}' && mv /chain-spec/{file}.part /chain-spec/{file}",
+                url.replace('\'', "")
+            )),
+            _ => None,
+        })
+        .collect();
+    if !downloads.is_empty() {
+        volumes.push(json!({"name": "chain-spec", "emptyDir": {}}));
+        mounts.push(json!({"name": "chain-spec", "mountPath": "/chain-spec", "readOnly": true}));
+        init.push(json!({
+            "name": "download-chain-spec",
+            "image": input.options.download_image,
+            "command": ["/bin/sh", "-c", format!("set -e\n{}\n", downloads.join("\n"))],
+            "volumeMounts": [{"name": "chain-spec", "mountPath": "/chain-spec"}],
+        }));
+    }
+    if sources
+        .iter()
+        .any(|(s, _)| matches!(s, ChainSource::Inline { .. }))
+    {
+        volumes.push(
+            json!({"name": "chain-spec-inline", "configMap": {"name": chain_spec_name(group)}}),
+        );
+        mounts.push(json!({"name": "chain-spec-inline", "mountPath": "/chain-spec-inline", "readOnly": true}));
+    }
+
+    let mut container_ports = vec![
+        json!({"name": "p2p", "containerPort": P2P_PORT, "protocol": "TCP"}),
+        json!({"name": "rpc", "containerPort": RPC_PORT, "protocol": "TCP"}),
+        json!({"name": "prometheus", "containerPort": PROMETHEUS_PORT, "protocol": "TCP"}),
+    ];
+    if collator {
+        container_ports
+            .push(json!({"name": "relay-p2p", "containerPort": RELAY_P2P_PORT, "protocol": "TCP"}));
+        container_ports
+            .push(json!({"name": "relay-rpc", "containerPort": RELAY_RPC_PORT, "protocol": "TCP"}));
+    }
+    let mut container = json!({
+        "name": "node",
+        "image": image,
+        "command": command,
+        "env": env,
+        "ports": container_ports,
+        "volumeMounts": mounts,
+        // RPC answers: the process is up. Sync and peers are checked over RPC by paraform.
+        "readinessProbe": {"tcpSocket": {"port": RPC_PORT}, "periodSeconds": 10},
+    });
+    if !args.is_empty() {
+        container["args"] = json!(args);
+    }
+    // An empty map is dropped by the server; sending it would make every
+    // apply look like a change to the server (a managedFields-only write).
+    let res = resources(spec);
+    if res.as_object().is_some_and(|m| !m.is_empty()) {
+        container["resources"] = res;
+    }
+
+    let mut template_annotations = Map::new();
+    if p2p {
+        template_annotations.insert(
+            ANN_PUBLIC_ADDRS_HASH.into(),
+            public_addrs_hash(input).into(),
+        );
+    }
+    let mut pod_spec = json!({
+        "securityContext": {
+            "runAsUser": input.options.run_as,
+            "runAsGroup": input.options.run_as,
+            "fsGroup": input.options.run_as,
+        },
+        "containers": [container],
+        "volumes": volumes,
+    });
+    if !init.is_empty() {
+        pod_spec["initContainers"] = json!(init);
+    }
+
+    let mut rolling = json!({"partition": 0});
+    if input.options.caps.statefulset_max_unavailable {
+        rolling["maxUnavailable"] = input.max_unavailable.max(1).into();
+    }
+
+    let mut meta = metadata(input, group, &[]);
+    let spec_json = serde_json::to_string(spec).unwrap_or_default();
+    let accounts: BTreeMap<String, String> = input
+        .accounts
+        .iter()
+        .map(|(n, a)| (n.to_string(), a.to_string()))
+        .collect();
+    meta["annotations"] = json!({
+        ANN_SPEC_HASH: spec.hash(),
+        ANN_SPEC: spec_json,
+        ANN_ACCOUNTS: serde_json::to_string(&accounts).unwrap_or_default(),
+    });
+    let mut template_meta = json!({"labels": group_labels(input)});
+    if !template_annotations.is_empty() {
+        template_meta["annotations"] = Value::Object(template_annotations);
+    }
+    let object = object(
+        Kind::StatefulSet,
+        meta,
+        json!({"spec": {
+            "serviceName": headless_service_name(group),
+            "replicas": spec.replicas,
+            "podManagementPolicy": "Parallel",
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": rolling},
+            "selector": {"matchLabels": selector_labels(input)},
+            "template": {"metadata": template_meta, "spec": pod_spec},
+            "volumeClaimTemplates": claims,
+        }}),
+    );
+    Ok(Manifest {
+        kind: Kind::StatefulSet,
+        name: group.to_string(),
+        object,
+        sensitive: false,
+    })
+}
+
+/// The `--public-addr` a p2p Service gives its pod, once allocated:
+/// ClusterIP → the Service IP, NodePort → the node's IP (filled in the pod
+/// from `status.hostIP`) and the node port, LoadBalancer → the ingress IP or
+/// hostname. `None` while nothing is allocated yet.
+pub fn public_addr_of_service(service: &Value, port: u16) -> Option<String> {
+    let spec = service.get("spec")?;
+    match spec
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+    {
+        "NodePort" => {
+            let np = spec
+                .get("ports")?
+                .as_array()?
+                .iter()
+                .find(|p| p.get("port").and_then(Value::as_u64) == Some(port as u64))?
+                .get("nodePort")?
+                .as_u64()?;
+            Some(format!("/ip4/@HOST_IP@/tcp/{np}"))
+        }
+        "LoadBalancer" => {
+            let ing = service
+                .pointer("/status/loadBalancer/ingress")?
+                .as_array()?
+                .first()?;
+            if let Some(ip) = ing.get("ip").and_then(Value::as_str) {
+                Some(format!("/ip4/{ip}/tcp/{port}"))
+            } else {
+                let host = ing.get("hostname").and_then(Value::as_str)?;
+                Some(format!("/dns4/{host}/tcp/{port}"))
+            }
+        }
+        _ => {
+            let ip = spec.get("clusterIP").and_then(Value::as_str)?;
+            (ip != "None" && !ip.is_empty()).then(|| format!("/ip4/{ip}/tcp/{port}"))
+        }
+    }
+}
+
+/// Resolve a chain reference for the cluster: built-in names as is, URLs
+/// downloaded in the pod, local files shipped inline when they fit a
+/// ConfigMap (the API server caps objects at about 1 MiB).
+pub fn chain_source(
+    chain: &ChainRef,
+    read_file: impl Fn(&str) -> std::io::Result<String>,
+) -> Result<ChainSource, String> {
+    const MAX_INLINE: usize = 900 * 1024;
+    match chain {
+        ChainRef::BuiltIn { name } => Ok(ChainSource::BuiltIn(name.clone())),
+        ChainRef::Spec { path } if path.starts_with("https://") || path.starts_with("http://") => {
+            Ok(ChainSource::Url(path.clone()))
+        }
+        ChainRef::Spec { path } => {
+            let content =
+                read_file(path).map_err(|e| format!("cannot read the chain spec {path}: {e}"))?;
+            if content.len() > MAX_INLINE {
+                return Err(format!(
+                    "the chain spec {path} is {} KiB, too large for a ConfigMap (900 KiB): publish it and write its https:// URL as `chain_spec`",
+                    content.len() / 1024
+                ));
+            }
+            let base = path.rsplit('/').next().unwrap_or(path);
+            let file_name: String = base
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            Ok(ChainSource::Inline { file_name, content })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+//! The test cluster: a real kube-apiserver + etcd + kube-controller-manager
+//! built and started by `scripts/kube-apiserver.sh` (once per test binary,
+//! on free loopback ports, stopped when this process exits), or — for the
+//! `cluster` variants, which are `#[ignore = "needs cluster"]` — whatever
+//! cluster `KUBECONFIG` names. Each test works in a namespace of its own.
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::Client;
+use paraform::provider::kubernetes::{KubernetesOptions, KubernetesProvider};
+use paraform::provider::WorkloadRequest;
+use paraform::spec::model::Desired;
+use paraform::spec::workload::WorkloadSpec;
+use paraform::spec::GroupName;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The harness's own API server (no kubelet: pods stay Pending).
+    LocalApiserver,
+    /// A real cluster named by KUBECONFIG.
+    Cluster,
+}
+
+pub struct Env {
+    pub target: Target,
+    pub config: kube::Config,
+    pub client: Client,
+    pub namespace: String,
+    _dir: tempfile::TempDir,
+    pub net_dir: PathBuf,
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Start the harness once per test binary; its kubeconfig path.
+fn local_kubeconfig() -> Result<PathBuf, String> {
+    static ONCE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let run = std::env::temp_dir().join(format!("paraform-k8s-test-{}", std::process::id()));
+        let out = std::process::Command::new(repo().join("scripts/kube-apiserver.sh"))
+            .arg("start")
+            .arg(&run)
+            .arg("--owner-pid")
+            .arg(std::process::id().to_string())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run scripts/kube-apiserver.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/kube-apiserver.sh start failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(run.join("kubeconfig"))
+    })
+    .clone()
+}
+
+async fn config_from(path: &std::path::Path) -> kube::Config {
+    let kc = kube::config::Kubeconfig::read_from(path).expect("kubeconfig");
+    kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("kubeconfig is usable")
+}
+
+impl Env {
+    pub async fn local(test: &str) -> Env {
+        let path = tokio::task::spawn_blocking(local_kubeconfig)
+            .await
+            .expect("harness thread")
+            .unwrap_or_else(|e| panic!("{e}"));
+        Self::with_config(Target::LocalApiserver, config_from(&path).await, test).await
+    }
+
+    pub async fn cluster(test: &str) -> Env {
+        assert!(
+            std::env::var_os("KUBECONFIG").is_some(),
+            "the `cluster` variants run against the cluster KUBECONFIG names; set it"
+        );
+        let config = kube::Config::infer().await.expect("KUBECONFIG is usable");
+        Self::with_config(Target::Cluster, config, test).await
+    }
+
+    async fn with_config(target: Target, config: kube::Config, test: &str) -> Env {
+        let client = Client::try_from(config.clone()).expect("client");
+        let suffix = {
+            use std::time::{SystemTime, UNIX_EPOCH};
+            let n = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            format!("{:06x}", (n ^ std::process::id()) & 0xff_ffff)
+        };
+        let namespace = format!("pf-test-{}-{suffix}", test.replace('_', "-"));
+        let ns: Namespace = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": namespace, "labels": {"paraform.io/test": "true"}}
+        }))
+        .expect("namespace");
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("create the test namespace");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let net_dir = dir.path().join("net");
+        std::fs::create_dir_all(&net_dir).expect("net dir");
+        Env {
+            target,
+            config,
+            client,
+            namespace,
+            _dir: dir,
+            net_dir,
+        }
+    }
+
+    /// Delete the namespace (best effort; a failed test leaves it for inspection).
+    pub async fn cleanup(self) {
+        let _ = Api::<Namespace>::all(self.client.clone())
+            .delete(&self.namespace, &DeleteParams::background())
+            .await;
+    }
+
+    /// A small kubernetes network with one relay group, written to the
+    /// env's network dir and loaded. The image does not exist on purpose:
+    /// on a real cluster the pods never run a node.
+    pub fn network(&self, group_toml: &str) -> Desired {
+        let toml = format!(
+            r#"
+[network]
+name = "k8s-test"
+provider = "kubernetes"
+namespace = "{ns}"
+
+[secrets]
+sudo = "env:PARAFORM_SUDO_SURI"
+derivation_root = "env:PARAFORM_DERIVATION_ROOT"
+
+[relay]
+chain = "rococo-local"
+image = "registry.invalid/paraform-test/polkadot:none"
+command = "polkadot"
+consensus = "poa"
+
+{group_toml}
+"#,
+            ns = self.namespace
+        );
+        std::fs::write(self.net_dir.join("network.toml"), toml).expect("write network.toml");
+        paraform::spec::load::load_dir(&self.net_dir)
+            .unwrap_or_else(|e| panic!("fixture network: {e:?}"))
+    }
+
+    pub fn provider(
+        &self,
+        desired: &Desired,
+        f: impl FnOnce(&mut KubernetesOptions),
+    ) -> KubernetesProvider {
+        let mut o = KubernetesOptions {
+            wait_rollout: false,
+            rpc_health: false,
+            poll: Duration::from_millis(200),
+            ..Default::default()
+        };
+        f(&mut o);
+        KubernetesProvider::in_namespace(desired, self.client.clone(), self.namespace.clone(), o)
+            .expect("provider")
+    }
+}
+
+/// The request the executor would send for a group.
+pub fn request(desired: &Desired, group: &str) -> WorkloadRequest {
+    let g = desired.group(&GroupName::new(group)).expect("group");
+    WorkloadRequest {
+        spec: WorkloadSpec::for_group(desired, g),
+        nodes: g.nodes.iter().map(|n| n.name.clone()).collect(),
+        accounts: Default::default(),
+        dev_keys: g
+            .nodes
+            .iter()
+            .filter_map(|n| Some((n.name.clone(), n.dev_key.clone()?)))
+            .collect(),
+        max_unavailable: 1,
+        ready_timeout: Duration::from_secs(5),
+    }
+}
+
+pub const VALIDATORS_3: &str = r#"
+[[relay.group]]
+name = "validator"
+role = "validator"
+replicas = 3
+node_key = "derived"
+rpc = "ClusterIP"
+p2p = "NodePort"
+log = ["parachain=debug"]
+storage = { database = "paritydb", size = "1Gi" }
+"#;
+
+pub const VALIDATORS_2: &str = r#"
+[[relay.group]]
+name = "validator"
+role = "validator"
+replicas = 2
+node_key = "derived"
+rpc = "ClusterIP"
+p2p = "NodePort"
+log = ["parachain=debug"]
+storage = { database = "paritydb", size = "1Gi" }
+"#;
+
+pub const VALIDATORS_3_TRACE: &str = r#"
+[[relay.group]]
+name = "validator"
+role = "validator"
+replicas = 3
+node_key = "derived"
+rpc = "ClusterIP"
+p2p = "NodePort"
+log = ["parachain=trace"]
+storage = { database = "paritydb", size = "1Gi" }
+"#;
+
+pub const FULL_1: &str = r#"
+[[relay.group]]
+name = "full"
+role = "full"
+replicas = 1
+p2p = "None"
+storage = { database = "rocksdb", size = "1Gi" }
+"#;
