@@ -754,3 +754,91 @@ async fn rococo_local_suite() {
         failures.join("\n")
     );
 }
+
+/// The insert-key fallback: session keys derived offline from the root,
+/// inserted with `author_insertKey`, proof built offline — the runtime must
+/// accept `Session.set_keys(keys, proof)` and store the keys in `NextKeys`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insert_key_fallback_keys_accepted_by_runtime() {
+    use paraform::chain::session_keys::{
+        insert_derived_session_keys, obtain_session_keys, KeySource, RELAY_SESSION_KEYS,
+    };
+    let t0 = Instant::now();
+    let mut net = TestNetwork::rococo_local().await;
+    let eve_idx = net.add_node("eve", true, 4).await;
+    eprintln!("network up in {:.1}s", t0.elapsed().as_secs_f32());
+    let client = connect(&net.ws_url()).await;
+    let opts = SubmitOptions::default();
+    let alice = dev("alice");
+    // A root with a password: derivations must go in front of it.
+    let root = SecretString::from("//paraform-fallback///pw".to_string());
+    let stash = keys::keypair(&keys::stash_suri(&root, "eve"), "stash").expect("stash");
+    let owner = acct(&stash);
+
+    let fund = calls::fund(&[(owner.clone(), 100 * UNIT)]).expect("fund call");
+    let eve = NodeRpc::connect(&net.nodes[eve_idx].ws_url(), &ConnectOptions::default())
+        .await
+        .expect("eve rpc");
+    let (funded, inserted) = futures::join!(
+        submit::submit(&client, &alice, "fund", &fund, &opts, &no_journal),
+        insert_derived_session_keys(&eve, &root, "eve", &owner, RELAY_SESSION_KEYS)
+    );
+    funded.expect("funding the stash");
+    let keys = inserted.expect("derive + insert");
+    assert_eq!((keys.keys.len(), keys.proof.len()), (193, 385));
+    assert!(eve
+        .has_session_keys(&keys.keys)
+        .await
+        .expect("hasSessionKeys"));
+    let alice_rpc = NodeRpc::connect(&net.ws_url(), &ConnectOptions::default())
+        .await
+        .expect("alice rpc");
+    assert!(
+        !alice_rpc
+            .has_session_keys(&keys.keys)
+            .await
+            .expect("hasSessionKeys"),
+        "alice's node claims eve's keys"
+    );
+
+    let t = Instant::now();
+    submit::submit(
+        &client,
+        &stash,
+        "set-keys",
+        &calls::set_keys(&keys.keys, &keys.proof),
+        &opts,
+        &no_journal,
+    )
+    .await
+    .expect("Session.set_keys with the offline proof");
+    eprintln!("set_keys finalized in {:.1}s", t.elapsed().as_secs_f32());
+
+    // Session.NextKeys(stash), read raw at the finalized head.
+    let fin: String = support::rpc(net.nodes[0].rpc_port, "chain_getFinalizedHead", vec![]).await;
+    let key = [
+        sp_crypto_hashing::twox_128(b"Session").as_slice(),
+        &sp_crypto_hashing::twox_128(b"NextKeys"),
+        &sp_crypto_hashing::twox_64(&owner.0),
+        &owner.0,
+    ]
+    .concat();
+    let stored: Option<String> = support::rpc(
+        net.nodes[0].rpc_port,
+        "state_getStorage",
+        vec![format!("0x{}", hex::encode(key)).into(), fin.into()],
+    )
+    .await;
+    assert_eq!(
+        stored,
+        Some(format!("0x{}", hex::encode(&keys.keys))),
+        "Session.NextKeys(stash)"
+    );
+
+    // This node has author_rotateKeysWithOwner, so the fallback is not taken.
+    let (_, source) = obtain_session_keys(&eve, &owner, Some((&root, "eve")), RELAY_SESSION_KEYS)
+        .await
+        .expect("obtain");
+    assert_eq!(source, KeySource::Rotated);
+    eprintln!("test took {:.1}s", t0.elapsed().as_secs_f32());
+}

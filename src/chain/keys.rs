@@ -7,9 +7,9 @@
 //! was for (`derivation_root`, `sudo`), never its value.
 //!
 //! Schemes: sr25519 (accounts, babe/para/authority-discovery keys) and ecdsa
-//! (beefy) via `subxt-signer`. ed25519 (grandpa) is not offered by
-//! `subxt-signer` 0.44; see [`crate::chain::node_rpc`] for how session keys
-//! are obtained without it.
+//! (beefy) via `subxt-signer`. ed25519 (grandpa), which `subxt-signer` 0.44
+//! lacks, is in [`crate::chain::session_keys`] (substrate's derivation over
+//! `ed25519-zebra`).
 
 use crate::spec::ids::AccountId;
 use crate::spec::model::{Desired, Role};
@@ -26,6 +26,9 @@ pub enum KeyError {
     BadUri { what: String },
     #[error("the secret for {what} could not be turned into an {scheme} key")]
     BadKey { what: String, scheme: &'static str },
+    /// ed25519 and ecdsa keys have hard (`//`) derivations only.
+    #[error("the secret for {what} has a soft (/) derivation, which {scheme} keys do not support")]
+    SoftJunction { what: String, scheme: &'static str },
     /// An SS58 address that does not decode (the address is public, so shown).
     #[error("{address:?} is not a valid SS58 address: {reason}")]
     BadAddress {
@@ -78,7 +81,7 @@ pub fn collator_suri(root: &SecretString, node: &str) -> SecretString {
 
 /// Appends hard junctions to a SURI, in front of its `///password` if it has
 /// one (appending after it would only lengthen the password).
-fn extend_suri(root: &SecretString, junctions: &[&str]) -> SecretString {
+pub(crate) fn extend_suri(root: &SecretString, junctions: &[&str]) -> SecretString {
     let root = root.expose_secret();
     let (head, password) = match root.find("///") {
         Some(i) => (&root[..i], &root[i..]),

@@ -13,9 +13,13 @@
 //!              read::observe_relay_detailed(..) -> (ChainState, RelayDetails) (+ cores, nonces, round trips)
 //!              read::observe_para(&collator_client) -> ParachainState
 //! node RPC     node_rpc::NodeRpc::{connect, health, sync_state, local_peer_id, version,
-//!                                  has_session_keys, rotate_keys_with_owner, insert_key}
+//!                                  has_session_keys, rotate_keys_with_owner, insert_key,
+//!                                  insert_session_keys}
 //!              node_rpc::probe_nodes(nodes, &opts, concurrency) -> BTreeMap<NodeName, ObservedNode>
 //!              node_rpc::para_genesis(&collator_client) -> ParaGenesis { head, code }   (block #0)
+//! session keys session_keys::obtain_session_keys(&rpc, &owner, Some((&root, node)), RELAY_SESSION_KEYS)
+//!                  -> (GeneratedKeys, Rotated | Inserted)   (rotate, else derive + insert + offline proof)
+//!              session_keys::derive_session_keys(&root, node, &owner, layout) -> SessionKeysMaterial
 //! calls        calls::{sudo, batch_all, set_keys, register_validators, deregister_validators,
 //!                      staking_bond, staking_validate, staking_chill,
 //!                      sudo_schedule_para_initialize, sudo_schedule_para_cleanup,
@@ -43,6 +47,7 @@ pub mod error;
 pub mod keys;
 pub mod node_rpc;
 pub mod read;
+pub mod session_keys;
 pub mod storage;
 pub mod submit;
 

@@ -210,6 +210,19 @@ impl NodeRpc {
         Ok(())
     }
 
+    /// Insert offline-derived session keys ([`super::session_keys`]) with
+    /// one `author_insertKey` per key. The SURIs go to this node only.
+    pub async fn insert_session_keys(
+        &self,
+        material: &super::session_keys::SessionKeysMaterial,
+    ) -> Result<(), ChainError> {
+        for key in &material.inserts {
+            self.insert_key(key.key_type, &key.suri, &key.public)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Probe the node: everything an [`ObservedNode`] holds. Never fails:
     /// an unreachable node is `rpc_reachable: false`.
     pub async fn probe(name: &NodeName, endpoint: &str, options: &ConnectOptions) -> ObservedNode {
