@@ -51,7 +51,21 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >"$adir/sources/debia
   fi
 }
 
+# Host tools the build and the servers need (present on Debian images; installed if not).
+need_tools() {
+  local missing=()
+  command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v flock >/dev/null || missing+=(util-linux)
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  fi
+}
+
 install() {
+  need_tools
   if installed; then
     log "cached in $BIN"
     return 0
@@ -147,6 +161,7 @@ start() {
   local run="${1:?usage: start <run-dir> [--owner-pid PID]}"
   local owner=""
   if [[ "${2:-}" == "--owner-pid" ]]; then owner="${3:?--owner-pid needs a PID}"; fi
+  need_tools
   installed || (install)
   mkdir -p "$run"
   run="$(cd "$run" && pwd)"
@@ -263,7 +278,7 @@ EOF
   if [[ -n "$owner" ]]; then
     local self
     self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
-    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" stop "$3"' \
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" stop "$3"; rm -rf "$3"' \
       watcher "$owner" "$self" "$run" </dev/null >/dev/null 2>&1 &
     echo $! >"$run/watcher.pid"
   fi

@@ -17,8 +17,17 @@ use std::time::Duration;
 
 /// resourceVersion of every object of the group, by `Kind/name`.
 async fn versions(env: &Env) -> BTreeMap<String, String> {
-    let lp =
-        ListParams::default().labels(&group_selector(&NetworkName::new("k8s-test"), "validator"));
+    versions_of(
+        env,
+        &group_selector(&NetworkName::new("k8s-test"), "validator"),
+    )
+    .await
+}
+
+/// What paraform wrote, by `Kind/name`: resourceVersion, or for
+/// StatefulSets generation and paraform's managedFields entry.
+async fn versions_of(env: &Env, selector: &str) -> BTreeMap<String, String> {
+    let lp = ListParams::default().labels(selector);
     let mut out = BTreeMap::new();
     macro_rules! add {
         ($t:ty, $k:literal) => {
@@ -584,7 +593,11 @@ pub async fn rococo_k8s_manifests_accepted(env: &Env) {
             "the StatefulSet controller creates every pod from the rendered templates"
         );
         // Every rendered shape (collator with relay node, dev-key wrapper,
-        // LoadBalancer p2p, resources, storage classes) re-applies as a no-op.
+        // LoadBalancer p2p, resources, storage classes) re-applies as a no-op
+        // that writes nothing.
+        let selector = "app.kubernetes.io/managed-by=paraform,paraform.io/network=rococo-k8s";
+        let before = versions_of(env, selector).await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         for g in &desired.groups {
             let again = p
                 .apply_group(&request(&desired, g.name.as_str()))
@@ -596,6 +609,11 @@ pub async fn rococo_k8s_manifests_accepted(env: &Env) {
                 g.name
             );
         }
+        assert_eq!(
+            versions_of(env, selector).await,
+            before,
+            "re-apply wrote something"
+        );
         let seen = p.observe_workloads(&BTreeMap::new()).await.unwrap();
         assert_eq!(seen.len(), desired.groups.len());
         for g in &desired.groups {

@@ -350,6 +350,15 @@ fn object(kind: Kind, metadata: Value, rest: Value) -> Value {
     Value::Object(m)
 }
 
+/// `rest` with `data` when it has entries: the server drops an empty map,
+/// so sending one would make every apply a (managedFields-only) write.
+fn data_body(mut rest: Value, data: Value) -> Value {
+    if data.as_object().is_some_and(|d| !d.is_empty()) {
+        rest["data"] = data;
+    }
+    rest
+}
+
 fn b64(bytes: &[u8]) -> Value {
     serde_json::to_value(k8s_openapi::ByteString(bytes.to_vec())).unwrap_or(Value::Null)
 }
@@ -387,7 +396,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
         object: object(
             Kind::Secret,
             metadata(input, &name, &[]),
-            json!({ "type": "Opaque", "data": keys }),
+            data_body(json!({ "type": "Opaque" }), Value::Object(keys)),
         ),
         sensitive: true,
     });
@@ -431,7 +440,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
             object: object(
                 Kind::ConfigMap,
                 metadata(input, &name, &[]),
-                json!({ "data": data }),
+                data_body(json!({}), json!(data)),
             ),
             sensitive: false,
         });
@@ -687,15 +696,20 @@ fn pvc(input: &RenderInput<'_>, name: &str, size: &str) -> Value {
     let mut spec = json!({
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": size}},
+        "volumeMode": "Filesystem",
     });
     if let Some(class) = &input.spec.storage.class {
         spec["storageClassName"] = class.clone().into();
     }
+    // Exactly the form the server stores (defaults, `creationTimestamp: null`,
+    // `status.phase`): measured on 1.20, anything less makes every apply of
+    // the StatefulSet a write (a managedFields-only resourceVersion bump).
     json!({
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name, "labels": selector_labels(input)},
+        "metadata": {"name": name, "labels": selector_labels(input), "creationTimestamp": null},
         "spec": spec,
+        "status": {"phase": "Pending"},
     })
 }
 

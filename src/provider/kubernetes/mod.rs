@@ -28,42 +28,47 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// A client for the cluster named by `kubeconfig` (or, without one, by
-/// `KUBECONFIG`, `~/.kube/config` or the in-cluster service account).
-pub async fn connect(
+/// The client configuration for the cluster named by `kubeconfig` (or,
+/// without one, by `KUBECONFIG`, `~/.kube/config` or the in-cluster service
+/// account), optionally with another context. The state backend keeps it to
+/// release its lock with a client of its own.
+pub async fn load_config(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
-) -> Result<Client, ProviderError> {
+) -> Result<kube::Config, ProviderError> {
     let err = |reason: String| ProviderError::Command {
         command: "connect to the Kubernetes API".into(),
         reason,
     };
-    let config = match kubeconfig {
+    let opts = kube::config::KubeConfigOptions {
+        context: context.map(str::to_string),
+        ..Default::default()
+    };
+    match kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
                 .map_err(|e| err(format!("{}: {e}", path.display())))?;
-            let opts = kube::config::KubeConfigOptions {
-                context: context.map(str::to_string),
-                ..Default::default()
-            };
             kube::Config::from_custom_kubeconfig(kc, &opts)
                 .await
-                .map_err(|e| err(format!("{}: {e}", path.display())))?
+                .map_err(|e| err(format!("{}: {e}", path.display())))
         }
-        None if context.is_some() => {
-            let opts = kube::config::KubeConfigOptions {
-                context: context.map(str::to_string),
-                ..Default::default()
-            };
-            kube::Config::from_kubeconfig(&opts)
-                .await
-                .map_err(|e| err(e.to_string()))?
-        }
-        None => kube::Config::infer()
+        None if context.is_some() => kube::Config::from_kubeconfig(&opts)
             .await
-            .map_err(|e| err(e.to_string()))?,
-    };
-    Client::try_from(config).map_err(|e| err(e.to_string()))
+            .map_err(|e| err(e.to_string())),
+        None => kube::Config::infer().await.map_err(|e| err(e.to_string())),
+    }
+}
+
+/// A client for [`load_config`]'s cluster.
+pub async fn connect(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<Client, ProviderError> {
+    let config = load_config(kubeconfig, context).await?;
+    Client::try_from(config).map_err(|e| ProviderError::Command {
+        command: "connect to the Kubernetes API".into(),
+        reason: e.to_string(),
+    })
 }
 
 /// Tunables that are not part of the desired state.

@@ -154,11 +154,6 @@ impl Applier {
     /// Server-side apply one object. Never touches an object that is not paraform's.
     pub async fn apply(&self, m: &Manifest) -> Result<ApplyOutcome, SsaError> {
         let live = self.get_owned(m).await?;
-        if let Some(d) = std::env::var_os("PF_DEBUG_DUMP") {
-            let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-            let _ = std::fs::write(format!("{}/{}-{}-{n}.json", d.to_string_lossy(), self.namespace, m.name), serde_json::to_string_pretty(&m.object).unwrap());
-            let _ = std::fs::write(format!("{}/{}-{}-{n}.live.json", d.to_string_lossy(), self.namespace, m.name), serde_json::to_string_pretty(&live).unwrap());
-        }
         let before = live
             .as_ref()
             .and_then(|o| o.metadata.resource_version.clone());
