@@ -12,7 +12,8 @@ echo "test.sh: using polkadot at $POLKADOT_BIN ($("$POLKADOT_BIN" --version))"
 
 cargo fmt --all -- --check
 cargo build --all-targets --locked
-# (Benches are built above, not run: they are measured by hand.)
+# (Benches are built above, not run: they are measured by hand. There are
+# no doctests; leaving them out keeps the last line a real test count.)
 # Real-node tests start several polkadot processes each; two test threads keep
 # a 2-core machine responsive enough for 6 s block times.
-cargo test --locked -- --test-threads="${PARAFORM_TEST_THREADS:-2}"
+cargo test --locked --lib --bins --tests -- --test-threads="${PARAFORM_TEST_THREADS:-2}"
