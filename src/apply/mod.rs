@@ -7,7 +7,6 @@ pub mod live;
 pub mod ops;
 pub mod progress;
 pub mod session;
-pub mod status;
 pub(crate) mod steps;
 #[cfg(test)]
 mod tests;
