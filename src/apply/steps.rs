@@ -39,34 +39,15 @@ pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError>
             op,
             nodes,
             to,
-            max_unavailable,
             ..
         } => match (op, to) {
             (WorkloadOp::Delete, _) => {
                 ctx.provider.delete_workload(group).await?;
                 Ok(StepOutcome::Done("deleted".into()))
             }
-            (_, Some(spec)) => {
-                let mut accounts = BTreeMap::new();
-                let mut dev_keys = BTreeMap::new();
-                for n in nodes {
-                    if let Some(node) = ctx.desired.node(n) {
-                        if let Some(a) = &node.account {
-                            accounts.insert(n.clone(), a.clone());
-                        }
-                        if let Some(k) = &node.dev_key {
-                            dev_keys.insert(n.clone(), k.clone());
-                        }
-                    }
-                }
-                let req = WorkloadRequest {
-                    spec: spec.clone(),
-                    nodes: nodes.clone(),
-                    accounts,
-                    dev_keys,
-                    max_unavailable: *max_unavailable,
-                    ready_timeout: ctx.options.gate_timeout,
-                };
+            (_, Some(_)) => {
+                let req = workload_request(ctx.desired, step, ctx.options.gate_timeout)
+                    .ok_or_else(|| OpError::Invalid(format!("{}: not a workload step", step.id)))?;
                 ctx.provider.apply_workload(&req).await?;
                 Ok(StepOutcome::Done(format!(
                     "{} node(s) running",
@@ -113,6 +94,48 @@ pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError>
             step.id
         ))),
     }
+}
+
+/// The provider request a create/update workload step stands for (`None`
+/// for deletions and other steps). `plan` uses it for Kubernetes dry-runs.
+pub fn workload_request(
+    desired: &Desired,
+    step: &Step,
+    ready_timeout: Duration,
+) -> Option<WorkloadRequest> {
+    let StepKind::Workload {
+        op,
+        nodes,
+        to: Some(spec),
+        max_unavailable,
+        ..
+    } = &step.kind
+    else {
+        return None;
+    };
+    if *op == WorkloadOp::Delete {
+        return None;
+    }
+    let mut accounts = BTreeMap::new();
+    let mut dev_keys = BTreeMap::new();
+    for n in nodes {
+        if let Some(node) = desired.node(n) {
+            if let Some(a) = &node.account {
+                accounts.insert(n.clone(), a.clone());
+            }
+            if let Some(k) = &node.dev_key {
+                dev_keys.insert(n.clone(), k.clone());
+            }
+        }
+    }
+    Some(WorkloadRequest {
+        spec: spec.clone(),
+        nodes: nodes.clone(),
+        accounts,
+        dev_keys,
+        max_unavailable: *max_unavailable,
+        ready_timeout,
+    })
 }
 
 /// Wait for a submission a previous attempt left in flight to land or
