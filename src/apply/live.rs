@@ -2,17 +2,25 @@
 //! the first relay node that answers (a fresh network has no chain until its
 //! nodes run), reconnects when the connection drops, and resolves signers
 //! from secret references only when a transaction needs them.
+//!
+//! Parachains are reached the same way, one client per para, through the
+//! nodes given with [`LiveChain::with_para_nodes`] or, for a para not given
+//! there, the nodes of the provider's workloads on that para (so a para that
+//! left the desired state is still reachable while its collators run).
 
-use super::ops::{ChainOps, Intent, Landing, OnRecord, OpError, SignerRole};
+use super::ops::{submission_chain, ChainOps, Intent, Landing, OnRecord, OpError, SignerRole};
 use crate::chain::client::{ChainClient, ConnectOptions};
 use crate::chain::keys;
-use crate::chain::node_rpc::{GeneratedKeys, NodeRpc};
+use crate::chain::node_rpc::{self, GeneratedKeys, NodeRpc, ParaGenesis};
+use crate::chain::read::RelayDetails;
 use crate::chain::submit::{self, SubmissionRecord, SubmissionStatus, SubmitOptions};
 use crate::chain::{calls, read};
-use crate::observe::model::ChainState;
+use crate::observe::model::{ChainState, ParachainState};
 use crate::provider::Provider;
-use crate::spec::ids::{AccountId, NodeName};
+use crate::spec::ids::{AccountId, ChainSide, NodeName, ParaId};
+use crate::spec::model::{Desired, Role};
 use secrecy::SecretString;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +33,33 @@ pub struct LiveChain {
     connect: ConnectOptions,
     submit: SubmitOptions,
     client: tokio::sync::Mutex<Option<ChainClient>>,
+    /// Nodes to reach each para through, in order of preference.
+    para_nodes: BTreeMap<ParaId, Vec<NodeName>>,
+    para_clients: tokio::sync::Mutex<BTreeMap<ParaId, ChainClient>>,
+}
+
+/// Each para's nodes in the order chain access prefers them: rpc nodes,
+/// then collators, then the rest (from the desired state).
+pub fn para_preference(desired: &Desired) -> BTreeMap<ParaId, Vec<NodeName>> {
+    let mut out: BTreeMap<ParaId, Vec<(u8, NodeName)>> = BTreeMap::new();
+    for g in &desired.groups {
+        let ChainSide::Para(id) = g.chain else {
+            continue;
+        };
+        let rank = match g.role {
+            Role::Rpc => 0,
+            Role::Collator => 1,
+            _ => 2,
+        };
+        let nodes = out.entry(id).or_default();
+        nodes.extend(g.nodes.iter().map(|n| (rank, n.name.clone())));
+    }
+    out.into_iter()
+        .map(|(id, mut v)| {
+            v.sort_by_key(|(rank, _)| *rank);
+            (id, v.into_iter().map(|(_, n)| n).collect())
+        })
+        .collect()
 }
 
 impl LiveChain {
@@ -48,6 +83,83 @@ impl LiveChain {
             },
             submit: SubmitOptions::default(),
             client: tokio::sync::Mutex::new(None),
+            para_nodes: BTreeMap::new(),
+            para_clients: tokio::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The nodes to reach each para through (see [`para_preference`]).
+    pub fn with_para_nodes(mut self, nodes: BTreeMap<ParaId, Vec<NodeName>>) -> Self {
+        self.para_nodes = nodes;
+        self
+    }
+
+    /// Nodes of `para`: the configured ones, else those of the provider's
+    /// workloads on that para.
+    async fn para_candidates(&self, para: ParaId) -> Result<Vec<NodeName>, OpError> {
+        if let Some(nodes) = self.para_nodes.get(&para).filter(|n| !n.is_empty()) {
+            return Ok(nodes.clone());
+        }
+        let workloads = self.provider.observe_workloads(&BTreeMap::new()).await?;
+        Ok(workloads
+            .values()
+            .filter(|w| {
+                w.spec
+                    .as_ref()
+                    .is_some_and(|s| s.chain_side == ChainSide::Para(para))
+            })
+            .flat_map(|w| w.nodes.iter().map(|n| n.name.clone()))
+            .collect())
+    }
+
+    /// A client of `para`'s chain, checked to run that para id.
+    async fn para_client(&self, para: ParaId) -> Result<ChainClient, OpError> {
+        let mut guard = self.para_clients.lock().await;
+        if let Some(c) = guard.get(&para).filter(|c| c.is_connected()) {
+            return Ok(c.clone());
+        }
+        let nodes = self.para_candidates(para).await?;
+        let mut errors = Vec::new();
+        for node in &nodes {
+            let endpoint = match self.provider.rpc_endpoint(node) {
+                Ok(e) => e,
+                Err(e) => {
+                    errors.push(format!("{node}: {e}"));
+                    continue;
+                }
+            };
+            match ChainClient::connect(&endpoint, &self.connect).await {
+                Ok(c) => {
+                    // A node of another para would get our sudo calls: refuse it.
+                    if let Some(other) = read::para_id(&c).await?.filter(|id| *id != para) {
+                        return Err(OpError::Invalid(format!(
+                            "{node} ({endpoint}) runs para {other} (ParachainInfo.ParachainId), not para {para}: \
+                             give the para's chain spec the id {para}, or fix the para id in the desired state"
+                        )));
+                    }
+                    guard.insert(para, c.clone());
+                    return Ok(c);
+                }
+                Err(e) => errors.push(format!("{node}: {e}")),
+            }
+        }
+        if nodes.is_empty() {
+            return Err(OpError::Invalid(format!(
+                "no node of para {para} is known: the para's collators must run (a group with \
+                 chain = para {para}) before paraform can reach its chain"
+            )));
+        }
+        Err(OpError::Chain(crate::chain::ChainError::Connect {
+            endpoint: format!("para {para}"),
+            attempts: nodes.len() as u32,
+            reason: format!("no node of para {para} answered: {}", errors.join("; ")),
+        }))
+    }
+
+    async fn client_for(&self, side: ChainSide) -> Result<ChainClient, OpError> {
+        match side {
+            ChainSide::Relay => self.client().await,
+            ChainSide::Para(id) => self.para_client(id).await,
         }
     }
 
@@ -88,14 +200,25 @@ impl LiveChain {
                 })?;
                 keys::keypair(s, "sudo").map_err(|e| OpError::Secret(e.to_string()))
             }
-            SignerRole::Stash(node) => {
-                let root = self.root.as_ref().ok_or_else(|| {
-                    OpError::Secret("[secrets] derivation_root is not set for this network".into())
-                })?;
-                keys::keypair(&keys::stash_suri(root, node.as_str()), "derivation_root")
-                    .map_err(|e| OpError::Secret(e.to_string()))
-            }
+            SignerRole::Stash(node) => keys::keypair(
+                &keys::stash_suri(self.root()?, node.as_str()),
+                "derivation_root",
+            )
+            .map_err(|e| OpError::Secret(e.to_string())),
+            SignerRole::Collator(node) => keys::keypair(
+                &keys::collator_suri(self.root()?, node.as_str()),
+                "derivation_root",
+            )
+            .map_err(|e| OpError::Secret(e.to_string())),
+            SignerRole::Dev(key) => keys::keypair(&keys::dev_suri(key), "dev key")
+                .map_err(|e| OpError::Secret(e.to_string())),
         }
+    }
+
+    fn root(&self) -> Result<&SecretString, OpError> {
+        self.root.as_ref().ok_or_else(|| {
+            OpError::Secret("[secrets] derivation_root is not set for this network".into())
+        })
     }
 }
 
@@ -105,6 +228,35 @@ fn call_of(intent: &Intent) -> Result<calls::Call, OpError> {
         Intent::SetKeys { keys, proof } => calls::set_keys(keys, proof),
         Intent::RegisterValidators(v) => calls::sudo(calls::register_validators(v)),
         Intent::DeregisterValidators(v) => calls::sudo(calls::deregister_validators(v)),
+        Intent::OnboardPara {
+            para,
+            kind,
+            genesis_head,
+            validation_code,
+            core,
+        } => {
+            let mut inner = vec![calls::sudo_schedule_para_initialize(
+                *para,
+                genesis_head,
+                validation_code,
+                *kind,
+            )];
+            if let Some(c) = core {
+                if let Some(n) = c.set_cores {
+                    inner.push(calls::set_coretime_cores(n));
+                }
+                inner.push(calls::assign_core(c.core, c.begin, *para));
+            }
+            calls::sudo(calls::one_or_batch(inner)?)
+        }
+        Intent::OffboardPara(para) => calls::sudo(calls::sudo_schedule_para_cleanup(*para)),
+        Intent::AddInvulnerables { who, .. } => calls::sudo(calls::one_or_batch(
+            who.iter().map(calls::add_invulnerable).collect(),
+        )?),
+        Intent::RemoveInvulnerables { who, .. } => calls::sudo(calls::one_or_batch(
+            who.iter().map(calls::remove_invulnerable).collect(),
+        )?),
+        Intent::RegisterCandidate { .. } => calls::register_as_candidate(),
     })
 }
 
@@ -115,8 +267,23 @@ impl ChainOps for LiveChain {
         Ok(read::observe_relay(&c, accounts).await?)
     }
 
-    async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError> {
+    async fn relay_detailed(&self) -> Result<(ChainState, RelayDetails), OpError> {
         let c = self.client().await?;
+        Ok(read::observe_relay_detailed(&c, &[]).await?)
+    }
+
+    async fn para(&self, para: ParaId) -> Result<ParachainState, OpError> {
+        let c = self.para_client(para).await?;
+        Ok(read::observe_para(&c).await?)
+    }
+
+    async fn para_genesis(&self, para: ParaId) -> Result<ParaGenesis, OpError> {
+        let c = self.para_client(para).await?;
+        Ok(node_rpc::para_genesis(&c).await?)
+    }
+
+    async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError> {
+        let c = self.client_for(submission_chain(&record.intent_id)).await?;
         Ok(match submit::find_submission(&c, record).await? {
             SubmissionStatus::Landed { outcome, .. } => {
                 Landing::Landed(outcome.map_err(|e| e.to_string()))
@@ -151,7 +318,7 @@ impl ChainOps for LiveChain {
     ) -> Result<(), OpError> {
         let pair = self.keypair(signer)?;
         let call = call_of(intent)?;
-        let c = self.client().await?;
+        let c = self.client_for(intent.chain()).await?;
         submit::submit(&c, &pair, intent_id, &call, &self.submit, on_record).await?;
         Ok(())
     }

@@ -2,12 +2,14 @@
 //! implementation ([`super::live::LiveChain`]) talks to real nodes through
 //! `src/chain`; tests use an in-memory double to inject failures.
 
+use crate::chain::calls::ParaKind;
 use crate::chain::error::ChainError;
-use crate::chain::node_rpc::GeneratedKeys;
+use crate::chain::node_rpc::{GeneratedKeys, ParaGenesis};
+use crate::chain::read::RelayDetails;
 use crate::chain::submit::SubmissionRecord;
-use crate::observe::model::ChainState;
+use crate::observe::model::{ChainState, ParachainState};
 use crate::provider::ProviderError;
-use crate::spec::ids::{AccountId, Balance, NodeName};
+use crate::spec::ids::{AccountId, Balance, ChainSide, NodeName, ParaId};
 use crate::state::StateError;
 
 /// Who signs a transaction. Secrets are resolved by the implementation.
@@ -17,6 +19,21 @@ pub enum SignerRole {
     Sudo,
     /// A validator's stash, `<root>//<node>//stash`.
     Stash(NodeName),
+    /// A collator's account, `<root>//collator//<node>`.
+    Collator(NodeName),
+    /// A built-in dev account (`alice` → `//Alice`), for dev-key nodes.
+    Dev(String),
+}
+
+/// The core a parachain is given when it is onboarded: rococo-like runtimes
+/// never assign one by themselves (docs/chain.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreAssignment {
+    pub core: u16,
+    /// Relay block from which the core is the para's.
+    pub begin: u32,
+    /// `Configuration.set_coretime_cores(n)` first, when the core does not exist yet.
+    pub set_cores: Option<u32>,
 }
 
 /// One chain change, as submitted (one extrinsic).
@@ -30,6 +47,23 @@ pub enum Intent {
     RegisterValidators(Vec<AccountId>),
     /// `Sudo.sudo(ValidatorManager.deregister_validators(stashes))`.
     DeregisterValidators(Vec<AccountId>),
+    /// `Sudo.sudo(Utility.batch_all(ParasSudoWrapper.sudo_schedule_para_initialize
+    /// [, Configuration.set_coretime_cores], Coretime.assign_core))` on the relay.
+    OnboardPara {
+        para: ParaId,
+        kind: ParaKind,
+        genesis_head: Vec<u8>,
+        validation_code: Vec<u8>,
+        core: Option<CoreAssignment>,
+    },
+    /// `Sudo.sudo(ParasSudoWrapper.sudo_schedule_para_cleanup(para))` on the relay.
+    OffboardPara(ParaId),
+    /// `Sudo.sudo(Utility.batch_all(CollatorSelection.add_invulnerable …))` on the para.
+    AddInvulnerables { para: ParaId, who: Vec<AccountId> },
+    /// `Sudo.sudo(Utility.batch_all(CollatorSelection.remove_invulnerable …))` on the para.
+    RemoveInvulnerables { para: ParaId, who: Vec<AccountId> },
+    /// `CollatorSelection.register_as_candidate()` on the para, signed by the collator.
+    RegisterCandidate { para: ParaId },
 }
 
 impl Intent {
@@ -39,7 +73,57 @@ impl Intent {
             Intent::SetKeys { .. } => "Session.set_keys".into(),
             Intent::RegisterValidators(v) => format!("register {} validator(s)", v.len()),
             Intent::DeregisterValidators(v) => format!("deregister {} validator(s)", v.len()),
+            Intent::OnboardPara {
+                para,
+                kind,
+                validation_code,
+                core,
+                ..
+            } => {
+                let kind = match kind {
+                    ParaKind::Parachain => "parachain",
+                    ParaKind::Parathread => "parathread",
+                };
+                let core = core
+                    .as_ref()
+                    .map(|c| format!(" on core {}", c.core))
+                    .unwrap_or_default();
+                format!(
+                    "onboard para {para} as a {kind}{core} ({} bytes of code)",
+                    validation_code.len()
+                )
+            }
+            Intent::OffboardPara(para) => format!("offboard para {para}"),
+            Intent::AddInvulnerables { para, who } => {
+                format!("add {} invulnerable(s) on para {para}", who.len())
+            }
+            Intent::RemoveInvulnerables { para, who } => {
+                format!("remove {} invulnerable(s) on para {para}", who.len())
+            }
+            Intent::RegisterCandidate { para } => format!("register as candidate on para {para}"),
         }
+    }
+
+    /// The chain the intent is submitted to.
+    pub fn chain(&self) -> ChainSide {
+        match self {
+            Intent::AddInvulnerables { para, .. }
+            | Intent::RemoveInvulnerables { para, .. }
+            | Intent::RegisterCandidate { para } => ChainSide::Para(*para),
+            _ => ChainSide::Relay,
+        }
+    }
+}
+
+/// The chain a journaled submission went to, from its intent id (the step
+/// id): collator steps (`collators.<para>.…`) submit on the para, every
+/// other step on the relay. Lets a crashed apply settle a para submission
+/// with nothing but the journal.
+pub fn submission_chain(intent_id: &str) -> ChainSide {
+    let mut parts = intent_id.split('.');
+    match (parts.next(), parts.next().map(str::parse::<u32>)) {
+        (Some("collators"), Some(Ok(id))) => ChainSide::Para(ParaId(id)),
+        _ => ChainSide::Relay,
     }
 }
 
@@ -90,7 +174,14 @@ pub trait ChainOps: Send + Sync {
     /// The relay chain at its latest finalized block (for precondition
     /// re-checks), with the balances of `accounts`.
     async fn relay(&self, accounts: &[AccountId]) -> Result<ChainState, OpError>;
-    /// Did a journaled submission land?
+    /// [`ChainOps::relay`] plus cores and registrations (onboarding picks a core).
+    async fn relay_detailed(&self) -> Result<(ChainState, RelayDetails), OpError>;
+    /// A parachain at its latest finalized block, read through one of its nodes.
+    async fn para(&self, para: ParaId) -> Result<ParachainState, OpError>;
+    /// Block #0 of a parachain (SCALE header + `:code`), read through one of
+    /// its nodes; fails if the node runs another para id.
+    async fn para_genesis(&self, para: ParaId) -> Result<ParaGenesis, OpError>;
+    /// Did a journaled submission land? (On the chain [`submission_chain`] names.)
     async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError>;
     /// `author_rotateKeysWithOwner(owner)` on the node.
     async fn rotate_keys(

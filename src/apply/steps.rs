@@ -1,8 +1,9 @@
 //! One function per step kind. Each first settles a submission a previous
 //! (crashed) attempt left in flight, then re-checks its precondition against
 //! the live chain — so a step whose effect is already there does nothing —
-//! and only then acts. Values known after apply (session keys) are resolved
-//! here and journaled.
+//! and only then acts. Values known after apply (session keys, a para's
+//! genesis and core) are resolved here and journaled. Parachain and collator
+//! steps are in [`paras`], genesis resolution in [`genesis`].
 
 use super::executor::{crash_hook, ExecOptions};
 use super::journal::{settle, Journal, Settled};
@@ -15,6 +16,9 @@ use crate::spec::model::{Consensus, Desired};
 use crate::state::JournalStatus;
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+pub(crate) mod genesis;
+pub(crate) mod paras;
 
 pub struct StepCtx<'a> {
     pub desired: &'a Desired,
@@ -86,13 +90,20 @@ pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError>
             "{}: PoS (Staking) validator membership is not carried out by this executor yet",
             step.id
         ))),
-        StepKind::OnboardPara { .. }
-        | StepKind::OffboardPara { .. }
-        | StepKind::RegisterCollators { .. }
-        | StepKind::DeregisterCollators { .. } => Err(OpError::Unsupported(format!(
-            "{}: parachain and collator steps are not carried out by this executor yet",
-            step.id
-        ))),
+        StepKind::OnboardPara {
+            para,
+            mode,
+            genesis,
+        } => paras::onboard(ctx, step, *para, *mode, genesis).await,
+        StepKind::OffboardPara { para } => paras::offboard(ctx, step, *para).await,
+        StepKind::RegisterCollators {
+            para,
+            invulnerable,
+            members,
+        } => paras::register_collators(ctx, step, *para, *invulnerable, members).await,
+        StepKind::DeregisterCollators { para, members } => {
+            paras::deregister_collators(ctx, step, *para, members).await
+        }
     }
 }
 

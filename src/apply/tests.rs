@@ -2,15 +2,19 @@
 //! with failure injection. Every promise tested here is also tested end to
 //! end against real polkadot processes in tests/e2e.rs.
 
+use super::ops::{submission_chain, CoreAssignment};
 use super::*;
 use crate::chain::error::ChainError;
-use crate::chain::node_rpc::GeneratedKeys;
+use crate::chain::node_rpc::{GeneratedKeys, ParaGenesis};
+use crate::chain::read::RelayDetails;
 use crate::chain::submit::SubmissionRecord;
-use crate::observe::model::{ChainState, ObservedWorkload};
+use crate::observe::model::{
+    ChainState, ObservedWorkload, ParaLifecycle, ParaState, ParachainState,
+};
 use crate::observe::Observed;
-use crate::plan::{Plan, StepId};
+use crate::plan::{Action, Member, Plan, Step, StepId, StepKind};
 use crate::provider::{Provider, ProviderError, WorkloadRequest};
-use crate::spec::ids::{AccountId, GroupName, HexHash, NodeName};
+use crate::spec::ids::{AccountId, ChainSide, GroupName, HexHash, NodeName, ParaId};
 use crate::spec::workload::WorkloadSpec;
 use crate::spec::Desired;
 use crate::state::local::LocalStateStore;
@@ -62,6 +66,8 @@ enum Fault {
     LostAfterSend,
     /// The chain rejects it (dispatch error).
     Dispatch,
+    /// The chain rejects it with this `CollatorSelection` error.
+    Refused(&'static str),
 }
 
 #[derive(Default)]
@@ -75,6 +81,10 @@ struct ChainDouble {
     /// keys held per node's keystore.
     keystores: Mutex<BTreeMap<NodeName, BTreeSet<Vec<u8>>>>,
     nonce: AtomicUsize,
+    /// Relay cores: `ActiveConfig` core count and para → cores.
+    cores: Mutex<(u32, BTreeMap<ParaId, BTreeSet<u32>>)>,
+    /// Parachains reachable through their nodes: state and block #0.
+    para_chains: Mutex<BTreeMap<ParaId, (ParachainState, ParaGenesis)>>,
 }
 
 fn kind(i: &Intent) -> &'static str {
@@ -83,6 +93,11 @@ fn kind(i: &Intent) -> &'static str {
         Intent::SetKeys { .. } => "set_keys",
         Intent::RegisterValidators(_) => "register",
         Intent::DeregisterValidators(_) => "deregister",
+        Intent::OnboardPara { .. } => "onboard",
+        Intent::OffboardPara(_) => "offboard",
+        Intent::AddInvulnerables { .. } => "add_invulnerables",
+        Intent::RemoveInvulnerables { .. } => "remove_invulnerables",
+        Intent::RegisterCandidate { .. } => "candidate",
     }
 }
 
@@ -118,6 +133,44 @@ impl ChainDouble {
             }
             Intent::RegisterValidators(v) => s.pending_add.extend(v.iter().cloned()),
             Intent::DeregisterValidators(v) => s.pending_retire.extend(v.iter().cloned()),
+            Intent::OnboardPara { para, core, .. } => {
+                s.paras.insert(
+                    *para,
+                    ParaState {
+                        lifecycle: ParaLifecycle::Onboarding,
+                        head: None,
+                        code_hash: None,
+                        has_core: Some(core.is_some()),
+                    },
+                );
+                if let Some(c) = core {
+                    let mut cores = self.cores.lock().unwrap();
+                    if let Some(n) = c.set_cores {
+                        cores.0 = n;
+                    }
+                    cores.1.entry(*para).or_default().insert(c.core as u32);
+                }
+            }
+            Intent::OffboardPara(para) => {
+                if let Some(p) = s.paras.get_mut(para) {
+                    p.lifecycle = ParaLifecycle::OffboardingParachain;
+                }
+            }
+            Intent::AddInvulnerables { para, who } => {
+                let mut paras = self.para_chains.lock().unwrap();
+                let p = &mut paras.get_mut(para).expect("para live").0;
+                p.invulnerables.extend(who.iter().cloned());
+            }
+            Intent::RemoveInvulnerables { para, who } => {
+                let mut paras = self.para_chains.lock().unwrap();
+                let p = &mut paras.get_mut(para).expect("para live").0;
+                p.invulnerables.retain(|a| !who.contains(a));
+            }
+            Intent::RegisterCandidate { para } => {
+                let mut paras = self.para_chains.lock().unwrap();
+                let p = &mut paras.get_mut(para).expect("para live").0;
+                p.candidates.push(signer.clone());
+            }
         }
         self.landed
             .lock()
@@ -132,6 +185,22 @@ fn stash_of(node: &NodeName) -> AccountId {
         "t",
     )
     .unwrap()
+}
+
+fn collator_of(node: &NodeName) -> AccountId {
+    crate::chain::keys::account(
+        &crate::chain::keys::collator_suri(&SecretString::from(ROOT.to_string()), node.as_str()),
+        "t",
+    )
+    .unwrap()
+}
+
+fn para_down(para: ParaId) -> OpError {
+    OpError::Chain(ChainError::Connect {
+        endpoint: format!("para {para}"),
+        attempts: 1,
+        reason: "no node of the para answers".into(),
+    })
 }
 
 fn sudo_account() -> AccountId {
@@ -152,12 +221,54 @@ impl ChainOps for ChainDouble {
         Ok(s)
     }
 
+    async fn relay_detailed(&self) -> Result<(ChainState, RelayDetails), OpError> {
+        let s = self.relay(&[]).await?;
+        // Like a real observation, takes a moment: concurrent onboardings overlap here.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let cores = self.cores.lock().unwrap().clone();
+        Ok((
+            s,
+            RelayDetails {
+                coretime_cores: Some(cores.0),
+                para_cores: cores.1,
+                ..Default::default()
+            },
+        ))
+    }
+
+    async fn para(&self, para: ParaId) -> Result<ParachainState, OpError> {
+        self.para_chains
+            .lock()
+            .unwrap()
+            .get(&para)
+            .map(|p| p.0.clone())
+            .ok_or_else(|| para_down(para))
+    }
+
+    async fn para_genesis(&self, para: ParaId) -> Result<ParaGenesis, OpError> {
+        self.para_chains
+            .lock()
+            .unwrap()
+            .get(&para)
+            .map(|p| p.1.clone())
+            .ok_or_else(|| para_down(para))
+    }
+
     async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError> {
         let flight = self
             .in_flight
             .lock()
             .unwrap()
             .remove(&record.extrinsic_hash.0);
+        if let Some((_, intent)) = &flight {
+            // The live implementation asks the chain the intent id names.
+            assert_eq!(
+                submission_chain(&record.intent_id),
+                intent.chain(),
+                "{} settled on the wrong chain",
+                record.intent_id
+            );
+        }
         match flight {
             Some((id, intent)) => {
                 self.effect(&id, &record.signer, &intent);
@@ -211,6 +322,10 @@ impl ChainOps for ChainDouble {
         Ok(match signer {
             SignerRole::Sudo => sudo_account(),
             SignerRole::Stash(n) => stash_of(n),
+            SignerRole::Collator(n) => collator_of(n),
+            SignerRole::Dev(k) => {
+                crate::chain::keys::account(&crate::chain::keys::dev_suri(k), "t").unwrap()
+            }
         })
     }
 
@@ -265,6 +380,13 @@ impl ChainOps for ChainDouble {
                     error: "Nope".into(),
                 },
             })),
+            Some(Fault::Refused(error)) => Err(OpError::Chain(ChainError::SudoCallFailed {
+                call: intent.describe(),
+                failure: crate::chain::error::DispatchFailure::Module {
+                    pallet: "CollatorSelection".into(),
+                    error: error.into(),
+                },
+            })),
             _ => {
                 self.effect(intent_id, &who, intent);
                 Ok(())
@@ -281,6 +403,10 @@ struct ProviderDouble {
     concurrent: AtomicUsize,
     max_concurrent: AtomicUsize,
     fail_ready: Mutex<BTreeSet<NodeName>>,
+    /// stdout of `run_once` by subcommand (`export-genesis-head`, …); the
+    /// commands run are recorded.
+    exports: Mutex<BTreeMap<String, Vec<u8>>>,
+    ran: Mutex<Vec<Vec<String>>>,
 }
 
 #[async_trait::async_trait]
@@ -321,11 +447,21 @@ impl Provider for ProviderDouble {
     }
     async fn run_once(
         &self,
-        _: &WorkloadSpec,
-        _: &[String],
+        spec: &WorkloadSpec,
+        args: &[String],
         _: Duration,
     ) -> Result<Vec<u8>, ProviderError> {
-        Ok(vec![])
+        self.ran.lock().unwrap().push(args.to_vec());
+        let sub = args.first().cloned().unwrap_or_default();
+        self.exports
+            .lock()
+            .unwrap()
+            .get(&sub)
+            .cloned()
+            .ok_or_else(|| ProviderError::Command {
+                command: format!("{} {}", spec.command, args.join(" ")),
+                reason: "exit status: 1: no such subcommand".into(),
+            })
     }
 }
 
@@ -585,4 +721,689 @@ fn a_stash_whose_retirement_was_processed_is_not_staying() {
     assert!(steps::staying(&s, &a));
     s.pending_retire = vec![a.clone()];
     assert!(!steps::staying(&s, &a), "queued to retire");
+}
+
+// ------------------------------------------------------------ parachains
+
+const PARA: ParaId = ParaId(2000);
+
+fn step(id: StepId, action: Action, kind: StepKind) -> Step {
+    Step {
+        id,
+        action,
+        kind,
+        reason: "test".into(),
+        depends_on: vec![],
+        eta: None,
+        known_after_apply: vec![],
+    }
+}
+
+fn plan_of(steps: Vec<Step>) -> Plan {
+    Plan {
+        format_version: crate::plan::PLAN_FORMAT_VERSION,
+        network: crate::spec::ids::NetworkName::new("local"),
+        steps,
+        pending: vec![],
+        safety: vec![],
+        fingerprint: Default::default(),
+    }
+}
+
+fn onboard_step(para: ParaId, mode: OnboardMode, genesis: GenesisSource) -> Step {
+    step(
+        StepId::para_onboard(para),
+        Action::Create,
+        StepKind::OnboardPara {
+            para,
+            mode,
+            genesis,
+        },
+    )
+}
+
+fn genesis_of(para: ParaId) -> ParaGenesis {
+    ParaGenesis {
+        head: vec![para.0 as u8, 1, 2, 3],
+        code: b"\0asm-test-code".to_vec(),
+        genesis_hash: [7; 32],
+    }
+}
+
+fn para_state(sudo: Option<AccountId>) -> ParachainState {
+    ParachainState {
+        block_hash: HexHash("0x01".into()),
+        block_number: 1,
+        invulnerables: vec![],
+        candidates: vec![],
+        desired_candidates: Some(2),
+        sudo_key: sudo,
+    }
+}
+
+/// A relay with the sudo key set and `paras` running (reachable, block #0 known).
+fn chain_with_paras(paras: &[ParaId]) -> ChainDouble {
+    let c = ChainDouble::live();
+    c.state.lock().unwrap().as_mut().unwrap().sudo_key = Some(sudo_account());
+    for p in paras {
+        c.para_chains
+            .lock()
+            .unwrap()
+            .insert(*p, (para_state(Some(sudo_account())), genesis_of(*p)));
+    }
+    c
+}
+
+fn landed_intents(c: &ChainDouble, k: &str) -> Vec<Intent> {
+    c.landed
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, i)| kind(i) == k)
+        .map(|(_, i)| i.clone())
+        .collect()
+}
+
+fn new_store() -> (tempfile::TempDir, LocalStateStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStateStore::new(dir.path(), "local");
+    (dir, store)
+}
+
+use crate::spec::model::{GenesisSource, OnboardMode};
+
+#[test]
+fn para_submissions_are_settled_on_the_chain_their_step_names() {
+    for id in [
+        StepId::collators_register(PARA),
+        StepId::collators_register_candidates(PARA),
+        StepId::collators_deregister(PARA),
+    ] {
+        assert_eq!(submission_chain(id.as_str()), ChainSide::Para(PARA), "{id}");
+    }
+    for id in [
+        StepId::para_onboard(PARA),
+        StepId::para_offboard(PARA),
+        StepId::validators_register(),
+        StepId::fund(),
+        StepId("collators.x.register".into()),
+    ] {
+        assert_eq!(submission_chain(id.as_str()), ChainSide::Relay, "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_gives_each_parachain_its_own_core_and_a_rerun_does_nothing() {
+    let d = desired();
+    let (a, b) = (PARA, ParaId(2001));
+    let c = chain_with_paras(&[a, b]);
+    let p = ProviderDouble::default();
+    let (_dir, store) = new_store();
+    // Two parachains and a parathread, run in parallel: the parachains must
+    // not both pick core 0.
+    let plan = plan_of(vec![
+        onboard_step(a, OnboardMode::Parachain, GenesisSource::Collator),
+        onboard_step(b, OnboardMode::Parachain, GenesisSource::Collator),
+        onboard_step(
+            ParaId(3000),
+            OnboardMode::Parathread,
+            GenesisSource::Collator,
+        ),
+    ]);
+    c.para_chains
+        .lock()
+        .unwrap()
+        .insert(ParaId(3000), (para_state(None), genesis_of(ParaId(3000))));
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    let onboarded = landed_intents(&c, "onboard");
+    assert_eq!(onboarded.len(), 3);
+    let mut cores = BTreeSet::new();
+    for i in &onboarded {
+        let Intent::OnboardPara {
+            para,
+            kind: k,
+            genesis_head,
+            validation_code,
+            core,
+        } = i
+        else {
+            unreachable!()
+        };
+        assert_eq!(genesis_head, &genesis_of(*para).head, "block #0 head");
+        assert_eq!(validation_code, &genesis_of(*para).code);
+        if *para == ParaId(3000) {
+            assert_eq!(*k, crate::chain::calls::ParaKind::Parathread);
+            assert_eq!(core, &None, "a parathread gets no core");
+        } else {
+            let c = core.clone().expect("a parachain gets a core");
+            assert_eq!(c.begin, 3, "finalized block 1 + 2");
+            assert_eq!(
+                c.set_cores,
+                Some(c.core as u32 + 1),
+                "no core existed: created"
+            );
+            cores.insert(c.core);
+        }
+    }
+    assert_eq!(cores, BTreeSet::from([0, 1]), "distinct cores");
+    let saved = store.load().await.unwrap();
+    let e = saved.entry(&StepId::para_onboard(a)).unwrap();
+    assert_eq!(e.status, JournalStatus::Done);
+    assert_eq!(e.resolved["genesis_head"], "0xd0010203");
+    assert!(e.resolved["validation_code"].ends_with("(14 bytes)"));
+    assert!(e.resolved.contains_key("core"));
+    assert!(e.resolved["genesis_from"].contains("node RPC"));
+
+    // Again: every para is registered (Onboarding): nothing is submitted.
+    let r2 = run(&plan, &d, &p, &c, &store).await;
+    assert!(r2.ok(), "{:?}", r2.failures);
+    assert_eq!(c.landed_of("onboard"), 3);
+    for s in &plan.steps {
+        assert!(
+            matches!(r2.results[&s.id], StepResult::AlreadyDone { .. }),
+            "{}: {:?}",
+            s.id,
+            r2.results[&s.id]
+        );
+    }
+}
+
+#[test]
+fn a_free_core_is_reused_and_one_is_added_only_when_all_are_taken() {
+    let mut s = live_state();
+    s.block_number = 100;
+    s.paras.insert(
+        ParaId(1),
+        ParaState {
+            lifecycle: ParaLifecycle::Parachain,
+            head: None,
+            code_hash: None,
+            has_core: Some(true),
+        },
+    );
+    let mut d = RelayDetails {
+        coretime_cores: Some(2),
+        ..Default::default()
+    };
+    d.para_cores.insert(ParaId(1), BTreeSet::from([0]));
+    // Core 1 belongs to a para that was removed: free.
+    d.para_cores.insert(ParaId(9), BTreeSet::from([1]));
+    let c = steps::paras::free_core(PARA, &s, &d).unwrap();
+    assert_eq!(
+        c,
+        CoreAssignment {
+            core: 1,
+            begin: 102,
+            set_cores: None
+        }
+    );
+    d.para_cores.insert(ParaId(9), BTreeSet::from([1]));
+    s.paras.insert(ParaId(9), s.paras[&ParaId(1)].clone());
+    let c = steps::paras::free_core(PARA, &s, &d).unwrap();
+    assert_eq!((c.core, c.set_cores), (2, Some(3)), "all taken: one more");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_onboarding_lost_in_flight_lands_once_and_a_refused_one_fails() {
+    let d = desired();
+    let c = chain_with_paras(&[PARA]);
+    let p = ProviderDouble::default();
+    let (_dir, store) = new_store();
+    let plan = plan_of(vec![onboard_step(
+        PARA,
+        OnboardMode::Parachain,
+        GenesisSource::Collator,
+    )]);
+    for _ in 0..3 {
+        c.inject("onboard", Fault::LostAfterSend);
+    }
+    // The first send is lost; the executor's retry settles it (it landed)
+    // and finds the para registered: nothing is sent again.
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    assert!(matches!(
+        r.results[&StepId::para_onboard(PARA)],
+        StepResult::AlreadyDone { .. }
+    ));
+    assert_eq!(c.landed_of("onboard"), 1);
+    assert_eq!(
+        c.faults.lock().unwrap()["onboard"].len(),
+        2,
+        "one send only"
+    );
+    assert!(c.in_flight.lock().unwrap().is_empty());
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    assert_eq!(
+        c.landed_of("onboard"),
+        1,
+        "exactly one onboarding extrinsic"
+    );
+
+    // A chain verdict is not retried.
+    let c = chain_with_paras(&[PARA]);
+    let (_dir2, store2) = new_store();
+    c.inject("onboard", Fault::Dispatch);
+    let r = run(&plan, &d, &p, &c, &store2).await;
+    assert_eq!(r.failures.len(), 1);
+    assert!(r.failures[0].1.contains("X.Nope"), "{}", r.failures[0].1);
+    assert_eq!(c.landed_of("onboard"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_without_an_obtainable_genesis_fails_saying_what_to_configure() {
+    let mut d = desired();
+    let c = chain_with_paras(&[]);
+    let p = ProviderDouble::default();
+    let (_dir, store) = new_store();
+    let mut o = opts();
+    o.attempts = 1;
+    let exec = |plan: Plan, d: Desired, store: LocalStateStore| {
+        let (c, p, o) = (&c, &p, o.clone());
+        async move {
+            let journal = Journal::new(&store, store.load().await.unwrap());
+            let progress = Progress::quiet();
+            Executor {
+                plan: &plan,
+                desired: &d,
+                provider: p,
+                chain: c,
+                journal: &journal,
+                options: o,
+                progress: &progress,
+            }
+            .run()
+            .await
+        }
+    };
+    // No node of the para answers and no collator group could export it.
+    let r = exec(
+        plan_of(vec![onboard_step(
+            PARA,
+            OnboardMode::Parachain,
+            GenesisSource::Collator,
+        )]),
+        d.clone(),
+        store,
+    )
+    .await;
+    assert_eq!(r.failures.len(), 1);
+    let e = &r.failures[0].1;
+    assert!(
+        e.contains("no collator group") && e.contains("raw chain spec"),
+        "{e}"
+    );
+
+    // A raw spec: the code comes from the file, the head needs the state
+    // root, which only the collator binary exports — no group, no head.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = serde_json::json!({"genesis": {"raw": {"top": {"0x3a636f6465": "0x0061736d01"}}}});
+    std::fs::write(dir.path().join("para.raw.json"), spec.to_string()).unwrap();
+    d.source.dir = dir.path().to_path_buf();
+    let raw = GenesisSource::RawSpec {
+        path: "para.raw.json".into(),
+    };
+    let (_s, store) = new_store();
+    let r = exec(
+        plan_of(vec![onboard_step(
+            PARA,
+            OnboardMode::Parachain,
+            raw.clone(),
+        )]),
+        d.clone(),
+        store,
+    )
+    .await;
+    let e = &r.failures[0].1;
+    assert!(
+        e.contains("genesis state root") && e.contains("genesis = \"collator\""),
+        "{e}"
+    );
+
+    // With a collator group whose binary cannot export: the failure says so.
+    let mut group = d.groups[0].clone();
+    group.name = GroupName::new("para-collator");
+    group.chain = ChainSide::Para(PARA);
+    group.role = crate::spec::model::Role::Collator;
+    group.command = "polkadot-parachain".into();
+    d.groups.push(group);
+    let (_s, store) = new_store();
+    let r = exec(
+        plan_of(vec![onboard_step(
+            PARA,
+            OnboardMode::Parachain,
+            raw.clone(),
+        )]),
+        d.clone(),
+        store,
+    )
+    .await;
+    let e = &r.failures[0].1;
+    assert!(
+        e.contains("polkadot-parachain export-genesis-head --chain para.raw.json"),
+        "{e}"
+    );
+    assert_eq!(c.landed_of("onboard"), 0, "nothing reached the chain");
+
+    // The binary exports the head: code from the spec, head from the binary.
+    p.exports
+        .lock()
+        .unwrap()
+        .insert("export-genesis-head".into(), b"0xabcdef\n".to_vec());
+    let (_s, store) = new_store();
+    let r = exec(
+        plan_of(vec![onboard_step(PARA, OnboardMode::Parachain, raw)]),
+        d.clone(),
+        store,
+    )
+    .await;
+    assert!(r.ok(), "{:?}", r.failures);
+    match &landed_intents(&c, "onboard")[..] {
+        [Intent::OnboardPara {
+            genesis_head,
+            validation_code,
+            ..
+        }] => {
+            assert_eq!(genesis_head, &vec![0xab, 0xcd, 0xef]);
+            assert_eq!(validation_code, &vec![0, 0x61, 0x73, 0x6d, 1]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn genesis_from_a_collator_falls_back_to_the_binarys_export_and_says_so() {
+    let mut d = desired();
+    let mut group = d.groups[0].clone();
+    group.name = GroupName::new("para-collator");
+    group.chain = ChainSide::Para(PARA);
+    group.role = crate::spec::model::Role::Collator;
+    d.groups.push(group);
+    let c = chain_with_paras(&[]);
+    let p = ProviderDouble::default();
+    p.exports
+        .lock()
+        .unwrap()
+        .insert("export-genesis-head".into(), b"0x0102".to_vec());
+    p.exports
+        .lock()
+        .unwrap()
+        .insert("export-genesis-wasm".into(), b"0x0061736d".to_vec());
+    let (_dir, store) = new_store();
+    let plan = plan_of(vec![onboard_step(
+        PARA,
+        OnboardMode::Parathread,
+        GenesisSource::Collator,
+    )]);
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    let ran = p.ran.lock().unwrap().clone();
+    assert!(ran.iter().any(|a| a[0] == "export-genesis-wasm"), "{ran:?}");
+    let e = store.load().await.unwrap();
+    let from = &e.entry(&StepId::para_onboard(PARA)).unwrap().resolved["genesis_from"];
+    assert!(from.contains("export-genesis-head/-wasm"), "{from}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_waits_for_an_onboarded_para_and_runs_once() {
+    let d = desired();
+    let c = chain_with_paras(&[]);
+    let p = ProviderDouble::default();
+    let (_dir, store) = new_store();
+    let plan = plan_of(vec![step(
+        StepId::para_offboard(PARA),
+        Action::Delete,
+        StepKind::OffboardPara { para: PARA },
+    )]);
+    // Not registered: nothing to do.
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(matches!(
+        r.results[&StepId::para_offboard(PARA)],
+        StepResult::AlreadyDone { .. }
+    ));
+    // Still onboarding: the runtime would refuse; the step says when to retry.
+    let mut ps = ParaState {
+        lifecycle: ParaLifecycle::Onboarding,
+        head: None,
+        code_hash: None,
+        has_core: Some(true),
+    };
+    c.state
+        .lock()
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .paras
+        .insert(PARA, ps.clone());
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert_eq!(r.failures.len(), 1);
+    assert!(
+        r.failures[0].1.contains("still onboarding"),
+        "{}",
+        r.failures[0].1
+    );
+    assert_eq!(c.landed_of("offboard"), 0);
+    // A parachain: offboarded once, then already offboarding.
+    ps.lifecycle = ParaLifecycle::Parachain;
+    c.state
+        .lock()
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .paras
+        .insert(PARA, ps);
+    c.inject("offboard", Fault::TransientBeforeSend);
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    assert_eq!(
+        landed_intents(&c, "offboard"),
+        vec![Intent::OffboardPara(PARA)]
+    );
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(matches!(
+        r.results[&StepId::para_offboard(PARA)],
+        StepResult::AlreadyDone { .. }
+    ));
+    assert_eq!(c.landed_of("offboard"), 1);
+}
+
+fn members(nodes: &[&str], account: impl Fn(&NodeName) -> AccountId) -> Vec<Member> {
+    nodes
+        .iter()
+        .map(|n| {
+            let node = NodeName::new(*n);
+            Member {
+                account: account(&node),
+                node,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invulnerables_are_added_through_the_paras_sudo_once() {
+    let d = desired();
+    let c = chain_with_paras(&[PARA]);
+    let p = ProviderDouble::default();
+    let (_dir, store) = new_store();
+    let ms = members(&["c-0", "c-1"], collator_of);
+    // c-0 is already invulnerable: only c-1 is added.
+    c.para_chains
+        .lock()
+        .unwrap()
+        .get_mut(&PARA)
+        .unwrap()
+        .0
+        .invulnerables = vec![ms[0].account.clone()];
+    let plan = plan_of(vec![step(
+        StepId::collators_register(PARA),
+        Action::Create,
+        StepKind::RegisterCollators {
+            para: PARA,
+            invulnerable: true,
+            members: ms.clone(),
+        },
+    )]);
+    // Lost after sending: the next attempt settles it on the para, no resend.
+    c.inject("add_invulnerables", Fault::LostAfterSend);
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    assert_eq!(
+        landed_intents(&c, "add_invulnerables"),
+        vec![Intent::AddInvulnerables {
+            para: PARA,
+            who: vec![ms[1].account.clone()]
+        }]
+    );
+    assert!(matches!(
+        r.results[&StepId::collators_register(PARA)],
+        StepResult::AlreadyDone { .. }
+    ));
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(matches!(
+        r.results[&StepId::collators_register(PARA)],
+        StepResult::AlreadyDone { .. }
+    ));
+    assert_eq!(c.landed_of("add_invulnerables"), 1);
+
+    // Another account holds the para's sudo: refused before anything is sent.
+    let c = chain_with_paras(&[PARA]);
+    c.para_chains
+        .lock()
+        .unwrap()
+        .get_mut(&PARA)
+        .unwrap()
+        .0
+        .sudo_key = Some(stash_of(&NodeName::new("x")));
+    let (_d2, store2) = new_store();
+    let r = run(&plan, &d, &p, &c, &store2).await;
+    assert_eq!(r.failures.len(), 1);
+    assert!(r.failures[0].1.contains("Sudo.Key"), "{}", r.failures[0].1);
+    assert_eq!(c.landed_of("add_invulnerables"), 0);
+
+    // The runtime refuses collators without session keys: the error says why.
+    let c = chain_with_paras(&[PARA]);
+    c.inject(
+        "add_invulnerables",
+        Fault::Refused("ValidatorNotRegistered"),
+    );
+    let (_d3, store3) = new_store();
+    let r = run(&plan, &d, &p, &c, &store3).await;
+    let e = &r.failures[0].1;
+    assert!(
+        e.contains("ValidatorNotRegistered") && e.contains("session keys are not set on para 2000"),
+        "{e}"
+    );
+    // The para is down: a connection error, retried, then reported.
+    let c = chain_with_paras(&[]);
+    let (_d4, store4) = new_store();
+    let r = run(&plan, &d, &p, &c, &store4).await;
+    assert!(r.failures[0].1.contains("para 2000"), "{}", r.failures[0].1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidates_register_themselves_signed_by_their_collator_accounts() {
+    let d = desired();
+    let c = chain_with_paras(&[PARA]);
+    let p = ProviderDouble::default();
+    let (_dir, store) = new_store();
+    let ms = members(&["c-0", "c-1", "c-2"], collator_of);
+    c.para_chains
+        .lock()
+        .unwrap()
+        .get_mut(&PARA)
+        .unwrap()
+        .0
+        .candidates = vec![ms[2].account.clone()];
+    let plan = plan_of(vec![step(
+        StepId::collators_register_candidates(PARA),
+        Action::Create,
+        StepKind::RegisterCollators {
+            para: PARA,
+            invulnerable: false,
+            members: ms.clone(),
+        },
+    )]);
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    let cands = c.para_chains.lock().unwrap()[&PARA].0.candidates.clone();
+    assert_eq!(
+        cands,
+        vec![
+            ms[2].account.clone(),
+            ms[0].account.clone(),
+            ms[1].account.clone()
+        ],
+        "each signed by itself"
+    );
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(matches!(
+        r.results[&StepId::collators_register_candidates(PARA)],
+        StepResult::AlreadyDone { .. }
+    ));
+    assert_eq!(c.landed_of("candidate"), 2);
+
+    // A plan made with another derivation root: refused, nothing signed.
+    let wrong = members(&["c-3"], stash_of);
+    let plan = plan_of(vec![step(
+        StepId::collators_register_candidates(PARA),
+        Action::Create,
+        StepKind::RegisterCollators {
+            para: PARA,
+            invulnerable: false,
+            members: wrong,
+        },
+    )]);
+    let (_d2, store2) = new_store();
+    let r = run(&plan, &d, &p, &c, &store2).await;
+    assert!(
+        r.failures[0].1.contains("another root"),
+        "{}",
+        r.failures[0].1
+    );
+    assert_eq!(c.landed_of("candidate"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deregistration_removes_only_invulnerables_once() {
+    let d = desired();
+    let c = chain_with_paras(&[PARA]);
+    let p = ProviderDouble::default();
+    let (_dir, store) = new_store();
+    let ms = members(&["c-0", "c-1"], collator_of);
+    {
+        let mut paras = c.para_chains.lock().unwrap();
+        let s = &mut paras.get_mut(&PARA).unwrap().0;
+        s.invulnerables = vec![sudo_account(), ms[0].account.clone()];
+        s.candidates = vec![ms[1].account.clone()];
+    }
+    let plan = plan_of(vec![step(
+        StepId::collators_deregister(PARA),
+        Action::Delete,
+        StepKind::DeregisterCollators {
+            para: PARA,
+            members: ms.clone(),
+        },
+    )]);
+    c.inject("remove_invulnerables", Fault::TransientBeforeSend);
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    assert_eq!(
+        landed_intents(&c, "remove_invulnerables"),
+        vec![Intent::RemoveInvulnerables {
+            para: PARA,
+            who: vec![ms[0].account.clone()]
+        }]
+    );
+    assert_eq!(
+        c.para_chains.lock().unwrap()[&PARA].0.invulnerables,
+        vec![sudo_account()]
+    );
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(matches!(
+        r.results[&StepId::collators_deregister(PARA)],
+        StepResult::AlreadyDone { .. }
+    ));
+    assert_eq!(c.landed_of("remove_invulnerables"), 1);
 }

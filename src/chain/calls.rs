@@ -388,6 +388,12 @@ pub fn set_invulnerables(who: &[AccountId]) -> Call {
     )
 }
 
+/// `CollatorSelection.register_as_candidate()`, signed by the collator
+/// (reserves its candidacy bond on the para; needs its session keys set there).
+pub fn register_as_candidate() -> Call {
+    Call::new("CollatorSelection", "register_as_candidate", vec![])
+}
+
 /// A call with raw dynamic fields, for operations without a builder yet.
 pub fn dynamic(pallet: &str, call: &str, fields: impl IntoIterator<Item = Value<()>>) -> Call {
     let c: Composite<()> = Composite::unnamed(fields);

@@ -1,0 +1,327 @@
+//! Parachain and collator steps. Like the validator steps, each settles a
+//! submission an earlier attempt left in flight, re-checks its precondition
+//! on the live chain (relay for onboarding, the para itself for collators)
+//! and only then submits, journaling before sending.
+
+use super::{genesis, settle_previous, submit, StepCtx, StepOutcome};
+use crate::apply::ops::{CoreAssignment, Intent, OpError, SignerRole};
+use crate::chain::calls::ParaKind;
+use crate::chain::read::RelayDetails;
+use crate::observe::model::{ChainState, ParaLifecycle};
+use crate::plan::{Member, Step};
+use crate::spec::ids::{AccountId, ParaId};
+use crate::spec::model::{GenesisSource, OnboardMode};
+use std::collections::BTreeSet;
+
+/// Onboardings pick a free core from one observation and submit; two at once
+/// could pick the same core, so they take turns (a submission is finalized,
+/// hence visible to the next observation, before the lock is released).
+static CORE_CHOICE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Blocks between the observed finalized block and the core assignment's
+/// start (measured: finalized + 2 is taken up by the scheduler).
+const CORE_BEGIN_AFTER: u32 = 2;
+
+pub async fn onboard(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    para: ParaId,
+    mode: OnboardMode,
+    source: &GenesisSource,
+) -> Result<StepOutcome, OpError> {
+    let kind = match mode {
+        OnboardMode::Parachain => ParaKind::Parachain,
+        OnboardMode::Parathread => ParaKind::Parathread,
+        OnboardMode::None => {
+            return Err(OpError::Invalid(format!(
+                "{}: onboard = \"none\" is not an onboarding",
+                step.id
+            )))
+        }
+    };
+    settle_previous(ctx, step).await?;
+    let state = ctx.chain.relay(&[]).await?;
+    if let Some(why) = registered(para, &state)? {
+        return Ok(StepOutcome::AlreadyDone(why));
+    }
+    ensure_sudo(ctx, state.sudo_key.as_ref(), "the relay chain")?;
+
+    let g = genesis::resolve(ctx, para, source).await?;
+    let (head, code) = (&g.head, &g.code);
+    ctx.journal
+        .resolve(
+            &step.id,
+            ctx.intent,
+            "genesis_head",
+            format!("0x{}", hex::encode(head)),
+        )
+        .await?;
+    let code_hash = sp_crypto_hashing::blake2_256(code);
+    ctx.journal
+        .resolve(
+            &step.id,
+            ctx.intent,
+            "validation_code",
+            format!(
+                "blake2-256 0x{} ({} bytes)",
+                hex::encode(code_hash),
+                code.len()
+            ),
+        )
+        .await?;
+    ctx.journal
+        .resolve(&step.id, ctx.intent, "genesis_from", g.from.clone())
+        .await?;
+
+    let _turn = CORE_CHOICE.lock().await;
+    let (state, details) = ctx.chain.relay_detailed().await?;
+    if let Some(why) = registered(para, &state)? {
+        return Ok(StepOutcome::AlreadyDone(why));
+    }
+    let core = match kind {
+        ParaKind::Parachain => Some(free_core(para, &state, &details)?),
+        ParaKind::Parathread => None,
+    };
+    if let Some(c) = &core {
+        ctx.journal
+            .resolve(&step.id, ctx.intent, "core", c.core.to_string())
+            .await?;
+    }
+    let on_core = core
+        .as_ref()
+        .map(|c| format!(" with core {}", c.core))
+        .unwrap_or_default();
+    submit(
+        ctx,
+        step,
+        &SignerRole::Sudo,
+        &Intent::OnboardPara {
+            para,
+            kind,
+            genesis_head: g.head,
+            validation_code: g.code,
+            core,
+        },
+    )
+    .await?;
+    let becomes = match kind {
+        ParaKind::Parachain => "a parachain",
+        ParaKind::Parathread => "a parathread",
+    };
+    Ok(StepOutcome::Done(format!(
+        "para {para} onboarding{on_core} (genesis from {}); {becomes} in ~2 sessions once its code passes the PVF pre-check",
+        g.from
+    )))
+}
+
+/// `Some(reason)` when the para is already registered (onboarding counts:
+/// the rest happens at session boundaries); an error while it is being
+/// offboarded (it cannot be onboarded again until removed).
+fn registered(para: ParaId, state: &ChainState) -> Result<Option<String>, OpError> {
+    match state.paras.get(&para).map(|p| p.lifecycle) {
+        None => Ok(None),
+        Some(l) if l.is_offboarding() => Err(OpError::Invalid(format!(
+            "para {para} is still being offboarded ({l:?}); it can be onboarded again once it is \
+             removed (~2 sessions): apply again then"
+        ))),
+        Some(l) => Ok(Some(format!("para {para} is already registered ({l:?})"))),
+    }
+}
+
+/// The lowest core no registered para holds (a core left assigned to a
+/// para that has since been removed is reused); one more core when all are
+/// taken.
+pub(crate) fn free_core(
+    para: ParaId,
+    state: &ChainState,
+    details: &RelayDetails,
+) -> Result<CoreAssignment, OpError> {
+    let busy: BTreeSet<u32> = details
+        .para_cores
+        .iter()
+        .filter(|(p, _)| **p != para && state.paras.contains_key(p))
+        .flat_map(|(_, cores)| cores.iter().copied())
+        .collect();
+    let core = (0..=busy.len() as u32)
+        .find(|c| !busy.contains(c))
+        .unwrap_or(busy.len() as u32);
+    let existing = details.coretime_cores.unwrap_or(0);
+    let core16 = u16::try_from(core)
+        .map_err(|_| OpError::Invalid(format!("para {para}: no free core below {}", u16::MAX)))?;
+    let begin = u32::try_from(state.block_number)
+        .unwrap_or(u32::MAX)
+        .saturating_add(CORE_BEGIN_AFTER);
+    Ok(CoreAssignment {
+        core: core16,
+        begin,
+        set_cores: (core >= existing).then_some(core + 1),
+    })
+}
+
+pub async fn offboard(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    para: ParaId,
+) -> Result<StepOutcome, OpError> {
+    settle_previous(ctx, step).await?;
+    let state = ctx.chain.relay(&[]).await?;
+    match state.paras.get(&para).map(|p| p.lifecycle) {
+        None => {
+            return Ok(StepOutcome::AlreadyDone(format!(
+                "para {para} is not registered"
+            )))
+        }
+        Some(l) if l.is_offboarding() => {
+            return Ok(StepOutcome::AlreadyDone(format!(
+                "para {para} is already being offboarded ({l:?})"
+            )))
+        }
+        Some(ParaLifecycle::Onboarding) => {
+            return Err(OpError::Invalid(format!(
+                "para {para} is still onboarding: the runtime refuses to offboard it until it is \
+                 a parachain or parathread (~2 sessions after onboarding); apply again then"
+            )))
+        }
+        Some(_) => {}
+    }
+    ensure_sudo(ctx, state.sudo_key.as_ref(), "the relay chain")?;
+    submit(ctx, step, &SignerRole::Sudo, &Intent::OffboardPara(para)).await?;
+    Ok(StepOutcome::Done(format!(
+        "para {para} offboarding; removed in ~2 sessions"
+    )))
+}
+
+pub async fn register_collators(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    para: ParaId,
+    invulnerable: bool,
+    members: &[Member],
+) -> Result<StepOutcome, OpError> {
+    settle_previous(ctx, step).await?;
+    let s = ctx.chain.para(para).await?;
+    if invulnerable {
+        let todo: Vec<AccountId> = members
+            .iter()
+            .map(|m| &m.account)
+            .filter(|a| !s.invulnerables.contains(a))
+            .cloned()
+            .collect();
+        if todo.is_empty() {
+            return Ok(StepOutcome::AlreadyDone(
+                "already in CollatorSelection.Invulnerables".into(),
+            ));
+        }
+        ensure_sudo(ctx, s.sudo_key.as_ref(), &format!("para {para}"))?;
+        let n = todo.len();
+        submit(
+            ctx,
+            step,
+            &SignerRole::Sudo,
+            &Intent::AddInvulnerables { para, who: todo },
+        )
+        .await
+        .map_err(|e| keys_hint(e, para))?;
+        return Ok(StepOutcome::Done(format!(
+            "{n} collator(s) added to CollatorSelection.Invulnerables of para {para}"
+        )));
+    }
+    let todo: Vec<&Member> = members
+        .iter()
+        .filter(|m| !s.candidates.contains(&m.account) && !s.invulnerables.contains(&m.account))
+        .collect();
+    if todo.is_empty() {
+        return Ok(StepOutcome::AlreadyDone(
+            "already candidates (or invulnerables)".into(),
+        ));
+    }
+    // One extrinsic per collator, each signed by the collator itself, one
+    // at a time (each is finalized before the next is sent).
+    for m in &todo {
+        let role = match ctx.desired.node(&m.node).and_then(|n| n.dev_key.clone()) {
+            Some(dev) => SignerRole::Dev(dev),
+            None => SignerRole::Collator(m.node.clone()),
+        };
+        let signer = ctx.chain.signer_account(&role)?;
+        if signer != m.account {
+            return Err(OpError::Invalid(format!(
+                "the derivation root gives {signer} as the collator account of {}, but the plan \
+                 expects {}: was the plan made with another root?",
+                m.node, m.account
+            )));
+        }
+        submit(ctx, step, &role, &Intent::RegisterCandidate { para })
+            .await
+            .map_err(|e| keys_hint(e, para))?;
+    }
+    Ok(StepOutcome::Done(format!(
+        "{} collator(s) registered as candidates on para {para}",
+        todo.len()
+    )))
+}
+
+pub async fn deregister_collators(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    para: ParaId,
+    members: &[Member],
+) -> Result<StepOutcome, OpError> {
+    settle_previous(ctx, step).await?;
+    let s = ctx.chain.para(para).await?;
+    // Only invulnerables are removed: CollatorSelection kicks a candidate
+    // that stops producing blocks by itself.
+    let todo: Vec<AccountId> = members
+        .iter()
+        .map(|m| &m.account)
+        .filter(|a| s.invulnerables.contains(a))
+        .cloned()
+        .collect();
+    if todo.is_empty() {
+        return Ok(StepOutcome::AlreadyDone(
+            "not in CollatorSelection.Invulnerables".into(),
+        ));
+    }
+    ensure_sudo(ctx, s.sudo_key.as_ref(), &format!("para {para}"))?;
+    let n = todo.len();
+    submit(
+        ctx,
+        step,
+        &SignerRole::Sudo,
+        &Intent::RemoveInvulnerables { para, who: todo },
+    )
+    .await?;
+    Ok(StepOutcome::Done(format!(
+        "{n} collator(s) removed from CollatorSelection.Invulnerables of para {para}"
+    )))
+}
+
+/// Root calls go through `Sudo.sudo` signed by `[secrets] sudo`: check that
+/// key is the chain's sudo before sending anything.
+fn ensure_sudo(ctx: &StepCtx<'_>, key: Option<&AccountId>, chain: &str) -> Result<(), OpError> {
+    let signer = ctx.chain.signer_account(&SignerRole::Sudo)?;
+    match key {
+        Some(k) if *k == signer => Ok(()),
+        Some(k) => Err(OpError::Invalid(format!(
+            "{chain}'s Sudo.Key is {k}, but [secrets] sudo signs as {signer}: set [secrets] sudo \
+             to the SURI of {k} (paraform uses the network's sudo key on its parachains too)"
+        ))),
+        None => Err(OpError::Invalid(format!(
+            "{chain} has no Sudo.Key: paraform makes root calls only through Sudo.sudo; \
+             give the chain a sudo key (e.g. in its chain spec)"
+        ))),
+    }
+}
+
+/// `CollatorSelection` refuses accounts without session keys on the para.
+fn keys_hint(e: OpError, para: ParaId) -> OpError {
+    let text = e.to_string();
+    if text.contains("ValidatorNotRegistered") || text.contains("NoAssociatedValidatorId") {
+        OpError::Invalid(format!(
+            "{text}: the collator's session keys are not set on para {para} (Session.set_keys \
+             signed by the collator account, which needs funds on the para); paraform does not \
+             set collator keys yet — set them, or use collators whose keys are in the para's genesis"
+        ))
+    } else {
+        e
+    }
+}
