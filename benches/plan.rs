@@ -51,6 +51,7 @@ fn converged(desired: &Desired) -> Observed {
                     .collect(),
                 replicas: g.replicas,
                 ready_replicas: g.replicas,
+                out_of_sync: vec![],
             },
         );
         for n in &g.nodes {

@@ -5,6 +5,7 @@
 //! (`load_desired`, `resolve_accounts`, `read_observed`, `read_saved_plan`,
 //! `write_file`) are public so that the executor/status handlers reuse them.
 
+use crate::apply::session::{ClusterOptions, Session};
 use crate::error::{install_report_handler, CliError, Outcome, EXIT_ERROR, EXIT_SUCCESS};
 use crate::observe::Observed;
 use crate::plan::artifact::SavedPlan;
@@ -35,6 +36,23 @@ pub struct Cli {
     /// Never colour the output (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// Kubernetes networks: the kubeconfig file (default: KUBECONFIG,
+    /// ~/.kube/config, else the in-cluster service account).
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Kubernetes")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes networks: the kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
+    pub context: Option<String>,
+    /// Kubernetes networks: paraform runs inside the cluster; reach node
+    /// RPCs through Service DNS instead of port-forwards.
+    #[arg(long, global = true, help_heading = "Kubernetes")]
+    pub in_cluster: bool,
+    /// Kubernetes networks: a node is ready when its pod is (its readiness
+    /// probe), without paraform's own RPC health check through a
+    /// port-forward (for credentials without `pods/portforward`).
+    #[arg(long, global = true, help_heading = "Kubernetes")]
+    pub pod_readiness: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -125,6 +143,11 @@ pub struct ApplyArgs {
     /// --format json` and in saved plans) is HASH: what a reviewer approved.
     #[arg(long, value_name = "HASH")]
     pub expect_hash: Option<String>,
+    /// Kubernetes networks: take over fields another field manager (kubectl,
+    /// Helm) owns on paraform's objects, as `kubectl apply --server-side
+    /// --force-conflicts` does.
+    #[arg(long)]
+    pub force_conflicts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -192,12 +215,14 @@ pub struct DestroyArgs {
 }
 
 /// Per-invocation settings derived from global flags and the terminal.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Ctx {
     /// Colour stdout (a TTY, no --no-color, no NO_COLOR).
     pub color: bool,
     /// stdout is a terminal (progress bars, prompts).
     pub stdout_tty: bool,
+    /// How to reach the cluster of a kubernetes network.
+    pub cluster: ClusterOptions,
 }
 
 /// Parse the command line. Usage errors print clap's message and give exit
@@ -224,6 +249,13 @@ pub fn run(cli: Cli) -> ExitCode {
     let ctx = Ctx {
         color: stdout_tty && !no_color,
         stdout_tty,
+        cluster: ClusterOptions {
+            kubeconfig: cli.kubeconfig,
+            context: cli.context,
+            in_cluster: cli.in_cluster,
+            force_conflicts: false,
+            pod_readiness_only: cli.pod_readiness,
+        },
     };
 
     match dispatch(cli.command, &ctx) {
@@ -297,48 +329,97 @@ fn plural(n: usize) -> &'static str {
 
 fn cmd_plan(args: &PlanArgs, ctx: &Ctx) -> CmdResult {
     let mut desired = load_desired(&args.net_dir, args.rev.as_deref())?;
-    resolve_accounts(&mut desired, &args.net_dir)?;
-    let observed = match &args.observed {
-        Some(path) => read_observed(path)?,
-        None => observe_live(&desired)?,
-    };
-    let plan = crate::plan::plan(&desired, &observed);
+    let rt = runtime()?;
+    rt.block_on(async {
+        // A recorded snapshot needs no provider, unless a secret lives in the cluster.
+        let session = if args.observed.is_none() || uses_cluster_secrets(&desired) {
+            Some(open_session(&desired, &ctx.cluster).await?)
+        } else {
+            None
+        };
+        resolve_accounts(&mut desired, &args.net_dir, session.as_ref()).await?;
+        let observed = match (&args.observed, &session) {
+            (Some(path), _) => read_observed(path)?,
+            (None, Some(s)) => observe_with(&desired, s).await?,
+            (None, None) => unreachable_session()?,
+        };
+        let plan = crate::plan::plan(&desired, &observed);
 
-    let opts = render::Options {
-        color: ctx.color && args.format == PlanFormat::Text,
-    };
-    print_stdout(&render::render(&plan, args.format.into(), opts))?;
-
-    // Shown above so the reviewer sees what is refused; not saved.
-    check_safety(&plan, args.allow_unsafe)?;
-
-    if let Some(out) = &args.out {
-        let mut created_by = format!(
-            "paraform {} plan {}",
-            env!("CARGO_PKG_VERSION"),
-            args.net_dir.display()
-        );
-        if let Some(rev) = &args.rev {
-            created_by.push_str(&format!(" --rev {rev}"));
+        let opts = render::Options {
+            color: ctx.color && args.format == PlanFormat::Text,
+        };
+        print_stdout(&render::render(&plan, args.format.into(), opts))?;
+        // What the API server makes of the changed objects (defaults,
+        // admission, validation): a rejected manifest fails the plan.
+        if let (None, Some(k8s)) = (
+            &args.observed,
+            session.as_ref().and_then(|s| s.kubernetes()),
+        ) {
+            let diffs = server_dry_run(k8s, &desired, &plan).await?;
+            if args.format == PlanFormat::Text && !diffs.is_empty() {
+                print_stdout(&render::dry_run::render(k8s.namespace(), &diffs))?;
+            }
         }
-        let net_dir = args.net_dir.display().to_string();
-        let saved = SavedPlan::new(&desired, plan.clone(), net_dir, created_by);
-        let json = saved
-            .to_json()
-            .map_err(|e| CliError::Usage(format!("cannot encode the plan: {e}")))?;
-        write_file(out, &json)?;
-        eprintln!(
-            "Saved the plan to {}. To carry it out exactly: paraform apply {}",
-            out.display(),
-            out.display()
-        );
-    }
 
-    Ok(if args.detailed_exitcode && !plan.is_empty() {
-        Outcome::ChangesPending
-    } else {
-        Outcome::Success
+        // Shown above so the reviewer sees what is refused; not saved.
+        check_safety(&plan, args.allow_unsafe)?;
+
+        if let Some(out) = &args.out {
+            let mut created_by = format!(
+                "paraform {} plan {}",
+                env!("CARGO_PKG_VERSION"),
+                args.net_dir.display()
+            );
+            if let Some(rev) = &args.rev {
+                created_by.push_str(&format!(" --rev {rev}"));
+            }
+            let net_dir = args.net_dir.display().to_string();
+            let saved = SavedPlan::new(&desired, plan.clone(), net_dir, created_by);
+            let json = saved
+                .to_json()
+                .map_err(|e| CliError::Usage(format!("cannot encode the plan: {e}")))?;
+            write_file(out, &json)?;
+            eprintln!(
+                "Saved the plan to {}. To carry it out exactly: paraform apply {}",
+                out.display(),
+                out.display()
+            );
+        }
+
+        Ok(if args.detailed_exitcode && !plan.is_empty() {
+            Outcome::ChangesPending
+        } else {
+            Outcome::Success
+        })
     })
+}
+
+/// The server-side dry-run of every workload step that creates or updates
+/// a group; nothing is changed in the cluster.
+async fn server_dry_run(
+    k8s: &crate::provider::kubernetes::KubernetesProvider,
+    desired: &Desired,
+    plan: &Plan,
+) -> Result<Vec<render::dry_run::StepDiffs>, Report> {
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        let Some(req) =
+            crate::apply::steps::workload_request(desired, step, std::time::Duration::ZERO)
+        else {
+            continue;
+        };
+        let diffs = k8s.plan_workload_forced(&req).await.map_err(|e| {
+            CliError::Usage(format!(
+                "the Kubernetes API server's dry-run of {} failed: {e}. Nothing was applied.",
+                step.id
+            ))
+        })?;
+        out.push(render::dry_run::StepDiffs {
+            step: step.id.clone(),
+            objects: diffs,
+        });
+    }
+    Ok(out)
 }
 
 /// Refuse a plan that breaks a safety rule unless allowed, naming the rules.
@@ -386,21 +467,27 @@ pub fn load_desired(net_dir: &Path, rev: Option<&str>) -> Result<Desired, Report
     Ok(desired)
 }
 
-/// Resolve `[secrets] derivation_root` (when set) and fill every node's
-/// account. The secret value stays in a `SecretString` and is dropped here.
-pub fn resolve_accounts(desired: &mut Desired, net_dir: &Path) -> Result<(), Report> {
-    let root = match &desired.secrets.derivation_root {
-        Some(reference) => Some(crate::spec::secrets::resolve(reference, net_dir).map_err(
-            |e| CliError::Secret {
-                message: e.to_string(),
-            },
-        )?),
-        None => None,
-    };
+/// Resolve `[secrets] derivation_root` (when set; `k8s:` references through
+/// the session's cluster) and fill every node's account. The secret value
+/// stays in a `SecretString` and is dropped here.
+pub async fn resolve_accounts(
+    desired: &mut Desired,
+    net_dir: &Path,
+    session: Option<&Session>,
+) -> Result<(), Report> {
+    let root = resolve_secret(desired.secrets.derivation_root.as_ref(), net_dir, session).await?;
     crate::chain::keys::derive_accounts(desired, root.as_ref()).map_err(|e| CliError::Keys {
         message: e.to_string(),
     })?;
     Ok(())
+}
+
+/// Whether a secret reference of the network names a Kubernetes Secret.
+fn uses_cluster_secrets(desired: &Desired) -> bool {
+    [&desired.secrets.sudo, &desired.secrets.derivation_root]
+        .into_iter()
+        .flatten()
+        .any(|r| matches!(r, crate::spec::SecretRef::K8s { .. }))
 }
 
 /// Read an `Observed` snapshot; JSON errors point at the file and position.
@@ -423,18 +510,21 @@ pub fn read_observed(path: &Path) -> Result<Observed, Report> {
     Ok(observed)
 }
 
-/// Observe the live network through its provider (local processes, node
-/// RPCs, the relay chain at one pinned finalized block).
-pub fn observe_live(desired: &Desired) -> Result<Observed, Report> {
-    let rt = runtime()?;
-    let session = local_session(desired, None, None)?;
-    rt.block_on(observe_with(desired, &session))
+/// Open the network's provider and state store (local files, or the
+/// cluster named by the kubeconfig flags).
+pub async fn open_session(desired: &Desired, cluster: &ClusterOptions) -> Result<Session, Report> {
+    Session::open(desired, cluster)
+        .await
+        .map_err(|e| CliError::NotAvailable(e.to_string()).into())
 }
 
-async fn observe_with(
-    desired: &Desired,
-    session: &crate::apply::session::LocalSession,
-) -> Result<Observed, Report> {
+fn unreachable_session<T>() -> Result<T, Report> {
+    Err(CliError::Usage("internal: no session to observe the live network with".into()).into())
+}
+
+/// Observe the live network through the session's provider (workloads,
+/// node RPCs, the relay chain at one pinned finalized block).
+async fn observe_with(desired: &Desired, session: &Session) -> Result<Observed, Report> {
     crate::observe::live::observe(desired, session.provider.as_ref(), &Default::default())
         .await
         .map_err(|e| CliError::Usage(e.to_string()).into())
@@ -447,31 +537,26 @@ fn runtime() -> Result<tokio::runtime::Runtime, Report> {
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")).into())
 }
 
-fn local_session(
-    desired: &Desired,
-    sudo: Option<secrecy::SecretString>,
-    root: Option<secrecy::SecretString>,
-) -> Result<crate::apply::session::LocalSession, Report> {
-    crate::apply::session::LocalSession::new(desired, sudo, root)
-        .map_err(|e| CliError::NotAvailable(e.to_string()).into())
-}
-
-/// Resolve an optional secret reference (values stay in `SecretString`s).
-fn resolve_secret(
+/// Resolve an optional secret reference (values stay in `SecretString`s);
+/// `k8s:` references need the session of a kubernetes network.
+async fn resolve_secret(
     reference: Option<&crate::spec::SecretRef>,
     base: &Path,
+    session: Option<&Session>,
 ) -> Result<Option<secrecy::SecretString>, Report> {
-    match reference {
-        None => Ok(None),
-        Some(r) => crate::spec::secrets::resolve(r, base)
-            .map(Some)
-            .map_err(|e| {
-                CliError::Secret {
-                    message: e.to_string(),
-                }
-                .into()
-            }),
-    }
+    let Some(r) = reference else {
+        return Ok(None);
+    };
+    let resolved = match session {
+        Some(s) => s.resolve_secret(r, base).await,
+        None => crate::spec::secrets::resolve(r, base),
+    };
+    resolved.map(Some).map_err(|e| {
+        CliError::Secret {
+            message: e.to_string(),
+        }
+        .into()
+    })
 }
 
 fn state_err(e: crate::state::StateError) -> Report {
@@ -554,40 +639,42 @@ fn print_stdout(s: &str) -> Result<(), Report> {
 
 fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
     use crate::apply::{settle_all, ExecOptions, Executor, Journal, Progress};
-    use crate::state::{LockInfo, StateStore as _};
+    use crate::state::LockInfo;
 
     let saved = if is_saved_plan(&args.target) {
         Some(read_saved_plan(&args.target)?)
     } else {
         None
     };
-    let desired = match &saved {
+    let mut desired = match &saved {
         Some(s) => s.desired.clone(),
-        None => {
-            let mut d = load_desired(&args.target, None)?;
-            resolve_accounts(&mut d, &args.target)?;
-            d
-        }
+        None => load_desired(&args.target, None)?,
     };
     let net_dir = desired.source.dir.clone();
-    let sudo = resolve_secret(desired.secrets.sudo.as_ref(), &net_dir)?;
-    let root = resolve_secret(desired.secrets.derivation_root.as_ref(), &net_dir)?;
-    let session = local_session(&desired, sudo, root)?;
+    let mut cluster = ctx.cluster.clone();
+    cluster.force_conflicts = args.force_conflicts;
     let rt = runtime()?;
     rt.block_on(async {
+        let session = open_session(&desired, &cluster).await?;
+        if saved.is_none() {
+            resolve_accounts(&mut desired, &net_dir, Some(&session)).await?;
+        }
+        let sudo = resolve_secret(desired.secrets.sudo.as_ref(), &net_dir, Some(&session)).await?;
+        let root = resolve_secret(desired.secrets.derivation_root.as_ref(), &net_dir, Some(&session)).await?;
+        let chain = session.chain(&desired, sudo, root);
         let _lock = session
             .store
             .lock(LockInfo::for_this_process("apply", desired.source.commit.clone()))
             .await
             .map_err(state_err)?;
         let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
-        let journal = Journal::new(&session.store, session.store.load().await.map_err(state_err)?);
+        let journal = Journal::new(session.store.as_ref(), session.store.load().await.map_err(state_err)?);
 
         // Submissions an interrupted apply left in flight land or expire
         // before anything is observed: the plan then sees what landed.
         if !journal.all_in_flight().await.is_empty() {
             progress.note("Settling submissions left in flight by an interrupted apply…");
-            for (step, how) in settle_all(&journal, &session.chain, std::time::Duration::from_secs(3))
+            for (step, how) in settle_all(&journal, &chain, std::time::Duration::from_secs(3))
                 .await
                 .map_err(|e| CliError::Usage(e.to_string()))?
             {
@@ -630,7 +717,7 @@ fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
             plan: &plan,
             desired: &desired,
             provider: session.provider.as_ref(),
-            chain: &session.chain,
+            chain: &chain,
             journal: &journal,
             options,
             progress: &progress,
@@ -653,7 +740,7 @@ fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
                 "\nApply complete! {done} step(s) done, {already} already in effect, in {:.0}s.",
                 report.elapsed.as_secs_f64()
             );
-            print_local_hints(&session);
+            println!("{}", session.hints());
             Ok(Outcome::Success)
         } else {
             let causes: Vec<String> = report.failures.iter().map(|(id, e)| format!("{id}: {e}")).collect();
@@ -687,19 +774,23 @@ pub fn check_expected_hash(plan: &Plan, expected: Option<&str>) -> Result<(), Re
     .into())
 }
 
-fn print_local_hints(session: &crate::apply::session::LocalSession) {
-    let root = session.provider.layout().root();
-    println!("Node logs: {}/nodes/<node>/node.log", root.display());
-}
-
 fn cmd_drift(args: &DriftArgs, ctx: &Ctx) -> CmdResult {
     let mut desired = load_desired(&args.net_dir, None)?;
-    resolve_accounts(&mut desired, &args.net_dir)?;
-    let observed = match &args.observed {
-        Some(p) => read_observed(p)?,
-        None => observe_live(&desired)?,
-    };
-    let plan = crate::plan::plan(&desired, &observed);
+    let rt = runtime()?;
+    let (plan, observed) = rt.block_on(async {
+        let session = if args.observed.is_none() || uses_cluster_secrets(&desired) {
+            Some(open_session(&desired, &ctx.cluster).await?)
+        } else {
+            None
+        };
+        resolve_accounts(&mut desired, &args.net_dir, session.as_ref()).await?;
+        let observed = match (&args.observed, &session) {
+            (Some(p), _) => read_observed(p)?,
+            (None, Some(s)) => observe_with(&desired, s).await?,
+            (None, None) => unreachable_session()?,
+        };
+        Ok::<_, Report>((crate::plan::plan(&desired, &observed), observed))
+    })?;
     let opts = render::Options { color: ctx.color };
     print_stdout(&render::render(&plan, render::Format::Text, opts))?;
     let report = crate::drift::DriftReport::classify(&plan, &observed);
@@ -725,17 +816,26 @@ fn cmd_drift(args: &DriftArgs, ctx: &Ctx) -> CmdResult {
     }
 }
 
-fn cmd_status(args: &StatusArgs, _ctx: &Ctx) -> CmdResult {
+fn cmd_status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
     let mut desired = load_desired(&args.net_dir, None)?;
-    // Read-only: without the derivation root, accounts come from what the
-    // provider recorded for running nodes.
-    if let Err(e) = resolve_accounts(&mut desired, &args.net_dir) {
-        tracing::warn!("accounts not derived: {e:?}");
-    }
-    let observed = match &args.observed {
-        Some(p) => read_observed(p)?,
-        None => observe_live(&desired)?,
-    };
+    let rt = runtime()?;
+    let observed = rt.block_on(async {
+        let session = if args.observed.is_none() || uses_cluster_secrets(&desired) {
+            Some(open_session(&desired, &ctx.cluster).await?)
+        } else {
+            None
+        };
+        // Read-only: without the derivation root, accounts come from what
+        // the provider recorded for running nodes.
+        if let Err(e) = resolve_accounts(&mut desired, &args.net_dir, session.as_ref()).await {
+            tracing::warn!("accounts not derived: {e:?}");
+        }
+        match (&args.observed, &session) {
+            (Some(p), _) => read_observed(p),
+            (None, Some(s)) => observe_with(&desired, s).await,
+            (None, None) => unreachable_session(),
+        }
+    })?;
     let previous = match &args.previous {
         Some(p) => Some(read_observed(p)?),
         None => None,
@@ -763,12 +863,11 @@ fn cmd_status(args: &StatusArgs, _ctx: &Ctx) -> CmdResult {
     Ok(Outcome::Success)
 }
 
-fn cmd_lock_status(net_dir: &Path, _ctx: &Ctx) -> CmdResult {
-    use crate::state::StateStore as _;
+fn cmd_lock_status(net_dir: &Path, ctx: &Ctx) -> CmdResult {
     let desired = load_desired(net_dir, None)?;
-    let session = local_session(&desired, None, None)?;
     let rt = runtime()?;
     let (holder, state) = rt.block_on(async {
+        let session = open_session(&desired, &ctx.cluster).await?;
         let h = session.store.lock_status().await.map_err(state_err)?;
         let s = session.store.load().await.map_err(state_err)?;
         Ok::<_, Report>((h, s))
@@ -795,34 +894,36 @@ fn cmd_lock_status(net_dir: &Path, _ctx: &Ctx) -> CmdResult {
     Ok(Outcome::Success)
 }
 
-fn cmd_force_unlock(net_dir: &Path, id: &str, _ctx: &Ctx) -> CmdResult {
-    use crate::state::StateStore as _;
+fn cmd_force_unlock(net_dir: &Path, id: &str, ctx: &Ctx) -> CmdResult {
     let desired = load_desired(net_dir, None)?;
-    let session = local_session(&desired, None, None)?;
     let rt = runtime()?;
-    let was = rt
-        .block_on(session.store.force_unlock(id))
-        .map_err(state_err)?;
+    let was = rt.block_on(async {
+        let session = open_session(&desired, &ctx.cluster).await?;
+        session.store.force_unlock(id).await.map_err(state_err)
+    })?;
     println!("Lock {} removed (was: {}).", was.id, was.describe());
     Ok(Outcome::Success)
 }
 
 fn cmd_destroy(args: &DestroyArgs, ctx: &Ctx) -> CmdResult {
     use crate::apply::{ExecOptions, Executor, Journal, Progress};
-    use crate::state::{LockInfo, StateStore as _};
+    use crate::state::LockInfo;
     let mut desired = load_desired(&args.net_dir, None)?;
-    // Accounts of running nodes are recorded by the provider: destroy works
-    // without the derivation root. Sudo is needed only to deregister.
-    if let Err(e) = resolve_accounts(&mut desired, &args.net_dir) {
-        tracing::warn!("{e}");
-    }
-    let sudo = resolve_secret(desired.secrets.sudo.as_ref(), &args.net_dir).unwrap_or_else(|e| {
-        tracing::warn!("{e}");
-        None
-    });
-    let session = local_session(&desired, sudo, None)?;
     let rt = runtime()?;
     rt.block_on(async {
+        let session = open_session(&desired, &ctx.cluster).await?;
+        // Accounts of running nodes are recorded by the provider: destroy
+        // works without the derivation root. Sudo is needed only to deregister.
+        if let Err(e) = resolve_accounts(&mut desired, &args.net_dir, Some(&session)).await {
+            tracing::warn!("{e}");
+        }
+        let sudo = resolve_secret(desired.secrets.sudo.as_ref(), &args.net_dir, Some(&session))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("{e}");
+                None
+            });
+        let chain = session.chain(&desired, sudo, None);
         let _lock = session
             .store
             .lock(LockInfo::for_this_process("destroy", desired.source.commit.clone()))
@@ -843,13 +944,13 @@ fn cmd_destroy(args: &DestroyArgs, ctx: &Ctx) -> CmdResult {
         {
             return Err(CliError::Usage("destroy cancelled (the typed name did not match)".into()).into());
         }
-        let journal = Journal::new(&session.store, session.store.load().await.map_err(state_err)?);
+        let journal = Journal::new(session.store.as_ref(), session.store.load().await.map_err(state_err)?);
         let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
         let executor = Executor {
             plan: &plan,
             desired: &desired,
             provider: session.provider.as_ref(),
-            chain: &session.chain,
+            chain: &chain,
             journal: &journal,
             options: ExecOptions::default(),
             progress: &progress,

@@ -160,7 +160,8 @@ pub fn install_report_handler(color: bool, terminal: bool) {
         let opts = if terminal {
             opts.color(color).unicode(true)
         } else {
-            opts.color(false).unicode(false).width(100)
+            // Logs and CI: no wrapping, so commands in messages stay copyable.
+            opts.color(false).unicode(false).wrap_lines(false)
         };
         Box::new(opts.build())
     }));

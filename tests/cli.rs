@@ -325,6 +325,7 @@ fn unsafe_plans_are_refused_naming_the_rule() {
                 .collect(),
             replicas: 2,
             ready_replicas: 2,
+            out_of_sync: vec![],
         },
     );
     if let ChainView::Live(chain) = &mut observed.relay {
@@ -523,6 +524,7 @@ fn in_sync_observed() -> Observed {
                     .collect(),
                 replicas: group.replicas,
                 ready_replicas: group.replicas,
+                out_of_sync: vec![],
             },
         );
         for n in &group.nodes {

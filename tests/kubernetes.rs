@@ -11,6 +11,8 @@
 //!
 //! See docs/kubernetes.md.
 
+#[path = "kubernetes/cli.rs"]
+mod cli;
 #[path = "kubernetes/scenarios.rs"]
 mod scenarios;
 #[path = "kubernetes/support.rs"]
@@ -52,3 +54,12 @@ scenario!(lease_two_contenders);
 scenario!(lease_expiry_takeover_and_fencing);
 scenario!(lease_renewal_keeps_the_lock);
 scenario!(rococo_k8s_manifests_accepted);
+// The CLI end to end; pods are made Ready by the test (local API server only).
+mod cli_plan_apply_drift_destroy {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn local_apiserver() {
+        let env = crate::support::Env::local("cli").await;
+        crate::cli::cli_plan_apply_drift_destroy(&env).await;
+        env.cleanup().await;
+    }
+}

@@ -490,7 +490,7 @@ fn secrets_resolve_from_env_and_file_and_never_leak() {
     .expect_err("k8s");
     errors.push(e.to_string());
     assert!(
-        e.to_string().contains("k8s:s/k") && e.to_string().contains("kubernetes provider"),
+        e.to_string().contains("k8s:s/k") && e.to_string().contains("provider = \"kubernetes\""),
         "{e}"
     );
 

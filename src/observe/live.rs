@@ -7,9 +7,10 @@ use super::model::{ChainView, Observed, ParachainView, OBSERVED_FORMAT_VERSION};
 use crate::chain::client::{ChainClient, ConnectOptions};
 use crate::chain::node_rpc::{probe_nodes, NodeRpc};
 use crate::chain::read;
-use crate::provider::{Provider, ProviderError};
+use crate::provider::{Provider, ProviderError, WorkloadRequest};
 use crate::spec::ids::{AccountId, ChainSide, NodeName};
 use crate::spec::model::{Desired, Role};
+use crate::spec::workload::WorkloadSpec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -71,7 +72,28 @@ pub async fn observe(
         .nodes()
         .filter_map(|n| n.account.clone().map(|a| (n.name.clone(), a)))
         .collect();
-    let workloads = provider.observe_workloads(&accounts).await?;
+    let mut workloads = provider.observe_workloads(&accounts).await?;
+
+    // Groups whose recorded spec is the desired one: are their objects
+    // still what paraform applied? (Kubernetes: server-side dry-runs.)
+    let unchanged: Vec<WorkloadRequest> = desired
+        .groups
+        .iter()
+        .filter(|g| {
+            workloads.get(&g.name).is_some_and(|w| {
+                w.replicas == g.replicas
+                    && w.spec_hash == WorkloadSpec::for_group(desired, g).hash()
+            })
+        })
+        .map(|g| WorkloadRequest::for_group(desired, g))
+        .collect();
+    if !unchanged.is_empty() {
+        for (group, ids) in provider.out_of_sync(&unchanged).await? {
+            if let Some(w) = workloads.get_mut(&group) {
+                w.out_of_sync = ids;
+            }
+        }
+    }
 
     // Chain side of every observed node (desired group, else the recorded spec).
     let mut side: BTreeMap<NodeName, ChainSide> = BTreeMap::new();

@@ -62,6 +62,11 @@ pub struct ObservedWorkload {
     pub nodes: Vec<ObservedNodeProcess>,
     pub replicas: u32,
     pub ready_replicas: u32,
+    /// Objects of an unchanged group that differ from what paraform would
+    /// apply (Kubernetes: a server-side dry-run differs from the live
+    /// object, e.g. after a `kubectl edit`), as `Kind/namespace/name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub out_of_sync: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

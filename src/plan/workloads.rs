@@ -138,6 +138,18 @@ fn diff_group(group: &Group, want: &WorkloadSpec, live: &ObservedWorkload) -> Gr
         restart = true;
         reasons.push("spec changed".to_string());
     }
+    if !hash_differs && !live.out_of_sync.is_empty() {
+        // Re-applying restores the objects; pods restart only when the
+        // StatefulSet (their template) was edited.
+        restart |= live
+            .out_of_sync
+            .iter()
+            .any(|id| id.starts_with("StatefulSet/"));
+        reasons.push(format!(
+            "changed outside paraform: {}",
+            live.out_of_sync.join(", ")
+        ));
+    }
 
     let memory = want.keystore == KeystoreKind::Memory;
     let mut fresh = BTreeSet::new();

@@ -6,7 +6,8 @@ pub mod kubernetes;
 pub mod local;
 
 use crate::observe::model::ObservedWorkload;
-use crate::spec::ids::{AccountId, GroupName, NodeName};
+use crate::spec::ids::{AccountId, ChainSide, GroupName, NodeName};
+use crate::spec::model::{Desired, Group, Role};
 use crate::spec::workload::WorkloadSpec;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -73,6 +74,55 @@ pub struct WorkloadRequest {
     pub ready_timeout: Duration,
 }
 
+impl WorkloadRequest {
+    /// The request for `nodes` of a group running `spec`, with the accounts
+    /// and dev keys the desired state gives those nodes.
+    pub fn new(
+        desired: &Desired,
+        spec: WorkloadSpec,
+        nodes: Vec<NodeName>,
+        max_unavailable: u32,
+        ready_timeout: Duration,
+    ) -> Self {
+        let mut accounts = BTreeMap::new();
+        let mut dev_keys = BTreeMap::new();
+        for n in nodes.iter().filter_map(|n| desired.node(n)) {
+            if let Some(a) = &n.account {
+                accounts.insert(n.name.clone(), a.clone());
+            }
+            if let Some(k) = &n.dev_key {
+                dev_keys.insert(n.name.clone(), k.clone());
+            }
+        }
+        WorkloadRequest {
+            spec,
+            nodes,
+            accounts,
+            dev_keys,
+            max_unavailable,
+            ready_timeout,
+        }
+    }
+
+    /// A desired group as it should run: what a drift check compares the
+    /// live objects with. Validator groups roll within the BFT bound.
+    pub fn for_group(desired: &Desired, group: &Group) -> Self {
+        let validators = desired.all_validators().count();
+        let width = if group.role == Role::Validator && group.chain == ChainSide::Relay {
+            u32::try_from((validators.saturating_sub(1) / 3).max(1)).unwrap_or(u32::MAX)
+        } else {
+            1
+        };
+        Self::new(
+            desired,
+            WorkloadSpec::for_group(desired, group),
+            group.nodes.iter().map(|n| n.name.clone()).collect(),
+            width,
+            Duration::from_secs(300),
+        )
+    }
+}
+
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
     /// `local` | `kubernetes`, for messages.
@@ -100,6 +150,17 @@ pub trait Provider: Send + Sync {
 
     /// The WebSocket RPC endpoint of a node (`ws://…`).
     fn rpc_endpoint(&self, node: &NodeName) -> Result<String, ProviderError>;
+
+    /// Of these groups (existing, spec unchanged), the objects that differ
+    /// from what applying the request would make of them: changes made
+    /// outside paraform. Providers whose records cannot drift apart from the
+    /// recorded spec report none.
+    async fn out_of_sync(
+        &self,
+        _requests: &[WorkloadRequest],
+    ) -> Result<BTreeMap<GroupName, Vec<String>>, ProviderError> {
+        Ok(BTreeMap::new())
+    }
 
     /// Run a one-off command of a group's binary (e.g. `export-genesis-head`)
     /// and return its stdout.

@@ -3,6 +3,7 @@
 //! public data, so nothing rendered here can contain a secret.
 
 pub mod dot;
+pub mod dry_run;
 pub mod json;
 pub mod markdown;
 pub mod text;

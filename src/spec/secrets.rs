@@ -141,8 +141,10 @@ pub enum SecretError {
     },
     #[error("{reference} is not valid UTF-8")]
     FileNotUtf8 { reference: String },
-    #[error("{reference} is a Kubernetes Secret: it is resolved by the kubernetes provider, inside the cluster, not by the CLI")]
+    #[error("{reference} is a Kubernetes Secret: only a network with provider = \"kubernetes\" reads it (from its namespace); use env: or file: here")]
     K8sNotResolvableHere { reference: String },
+    #[error("{reference} could not be read from the cluster: {reason}")]
+    K8sUnreadable { reference: String, reason: String },
 }
 
 /// Read the value a reference points at. `file:` paths are relative to
@@ -176,6 +178,12 @@ pub fn resolve(r: &SecretRef, base_dir: &Path) -> Result<SecretString, SecretErr
         }
         SecretRef::K8s { .. } => return Err(SecretError::K8sNotResolvableHere { reference }),
     };
+    from_value(reference, value)
+}
+
+/// A secret read from wherever `reference` points: one trailing newline
+/// trimmed, empty values refused.
+pub fn from_value(reference: String, value: String) -> Result<SecretString, SecretError> {
     let trimmed = value
         .strip_suffix("\r\n")
         .or_else(|| value.strip_suffix('\n'))

@@ -29,6 +29,8 @@ pub struct Env {
     pub config: kube::Config,
     pub client: Client,
     pub namespace: String,
+    /// For the CLI: the harness's kubeconfig (`None`: KUBECONFIG names the cluster).
+    pub kubeconfig: Option<PathBuf>,
     _dir: tempfile::TempDir,
     pub net_dir: PathBuf,
 }
@@ -75,7 +77,10 @@ impl Env {
             .await
             .expect("harness thread")
             .unwrap_or_else(|e| panic!("{e}"));
-        Self::with_config(Target::LocalApiserver, config_from(&path).await, test).await
+        let mut env =
+            Self::with_config(Target::LocalApiserver, config_from(&path).await, test).await;
+        env.kubeconfig = Some(path);
+        env
     }
 
     pub async fn cluster(test: &str) -> Env {
@@ -114,6 +119,7 @@ impl Env {
             config,
             client,
             namespace,
+            kubeconfig: None,
             _dir: dir,
             net_dir,
         }

@@ -68,6 +68,7 @@ pub fn in_sync(desired: &Desired) -> Observed {
                     .collect(),
                 replicas: group.replicas,
                 ready_replicas: group.replicas,
+                out_of_sync: vec![],
             },
         );
         for n in &group.nodes {

@@ -190,6 +190,33 @@ fn unrecorded_spec_with_other_hash_is_a_spec_change() {
 }
 
 #[test]
+fn objects_edited_outside_paraform_are_restored() {
+    let d = local_network().build();
+    let world = World::converged(&d);
+    let mut o = world.observe();
+    let rpc = o.workloads.get_mut(&GroupName::new("rpc")).expect("rpc");
+    rpc.out_of_sync = vec!["Service/ns/rpc-0".into()];
+    let p = plan(&d, &o);
+    let w = step(&p, "workload.rpc");
+    assert_eq!(w.action, Action::Update);
+    assert_eq!(w.reason, "changed outside paraform: Service/ns/rpc-0");
+    assert_eq!(ids(&p), vec!["workload.rpc", "gate.rpc"]);
+
+    // An edited StatefulSet restarts pods: validators roll within the BFT bound.
+    let mut o = world.observe();
+    let va = o
+        .workloads
+        .get_mut(&GroupName::new("validator-a"))
+        .expect("validator-a");
+    va.out_of_sync = vec!["StatefulSet/ns/validator-a".into()];
+    let p = plan(&d, &o);
+    assert_eq!(
+        step(&p, "workload.validator-a").reason,
+        "changed outside paraform: StatefulSet/ns/validator-a"
+    );
+}
+
+#[test]
 fn stopped_and_missing_nodes_update_the_workload() {
     let d = local_network().build();
     let mut world = World::converged(&d);

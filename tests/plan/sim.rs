@@ -130,6 +130,7 @@ impl World {
                         .collect(),
                     replicas: w.spec.replicas,
                     ready_replicas: running,
+                    out_of_sync: vec![],
                 },
             );
             for (n, s) in &w.nodes {

@@ -7,6 +7,7 @@
 pub mod manifests;
 pub mod observe;
 pub mod remote;
+pub mod secrets;
 pub mod ssa;
 
 use self::manifests::{
@@ -428,10 +429,30 @@ impl KubernetesProvider {
         &self,
         req: &WorkloadRequest,
     ) -> Result<Vec<ObjectDiff>, ProviderError> {
+        self.dry_run_group(req, self.options.force_conflicts).await
+    }
+
+    /// The same as if fields other managers took (`kubectl edit`) were
+    /// taken back (`apply --force-conflicts`): paraform's values against
+    /// the live ones. Drift checks use it, so an edit shows as a change
+    /// instead of failing the check with a conflict.
+    pub async fn plan_workload_forced(
+        &self,
+        req: &WorkloadRequest,
+    ) -> Result<Vec<ObjectDiff>, ProviderError> {
+        self.dry_run_group(req, true).await
+    }
+
+    async fn dry_run_group(
+        &self,
+        req: &WorkloadRequest,
+        force: bool,
+    ) -> Result<Vec<ObjectDiff>, ProviderError> {
         let keys = self.node_keys_for(req).await?;
         let addrs = self.public_addrs(&req.spec.group).await?;
         let objects = self.render(req, &addrs, &keys).await?;
-        let applier = self.applier();
+        let mut applier = self.applier();
+        applier.force_conflicts = force;
         let mut out = Vec::new();
         for m in &objects {
             out.push(applier.diff(m).await.map_err(Self::ssa_err)?);
@@ -697,6 +718,31 @@ impl Provider for KubernetesProvider {
         })?;
         forwards.insert(node.clone(), port);
         Ok(format!("ws://127.0.0.1:{port}"))
+    }
+
+    async fn out_of_sync(
+        &self,
+        requests: &[WorkloadRequest],
+    ) -> Result<BTreeMap<GroupName, Vec<String>>, ProviderError> {
+        // Dry-runs of several groups at once: one GET + one PATCH per object.
+        let mut diffs: Vec<(GroupName, Vec<ObjectDiff>)> = Vec::new();
+        for chunk in requests.chunks(8) {
+            let done =
+                futures::future::try_join_all(chunk.iter().map(|r| self.plan_workload_forced(r)))
+                    .await?;
+            diffs.extend(chunk.iter().map(|r| r.spec.group.clone()).zip(done));
+        }
+        Ok(diffs
+            .into_iter()
+            .filter_map(|(group, diffs)| {
+                let ids: Vec<String> = diffs
+                    .into_iter()
+                    .filter(|d| d.change != ssa::DiffKind::NoChange)
+                    .map(|d| d.id)
+                    .collect();
+                (!ids.is_empty()).then_some((group, ids))
+            })
+            .collect())
     }
 
     async fn run_once(

@@ -125,6 +125,7 @@ pub fn workloads(
                 nodes,
                 replicas,
                 ready_replicas: ready,
+                out_of_sync: vec![],
             },
         );
     }

@@ -682,6 +682,7 @@ impl Provider for LocalProvider {
                     nodes,
                     replicas: rec.spec.replicas,
                     ready_replicas: ready,
+                    out_of_sync: vec![],
                 },
             );
         }

@@ -1,0 +1,316 @@
+//! `paraform` itself on a kubernetes network, as a user runs it from CI:
+//! plan (server dry-run, nothing written) → apply (objects, rollout, Lease
+//! lock, state ConfigMap) → converged → an out-of-band edit is drift →
+//! apply restores it (conflict without --force-conflicts) → a held lock
+//! blocks apply → destroy. `k8s:` secret references are read from the
+//! namespace.
+//!
+//! Pods need a kubelet to become Ready; the harness has none, so a task
+//! here plays its part by patching pod status (local API server only), and
+//! applies run with `--pod-readiness` (no RPC check through port-forwards,
+//! which also need a kubelet).
+
+use super::support::*;
+use assert_cmd::Command;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use paraform::state::kubernetes::{lease_name, state_configmap_name, KubernetesStateStore};
+use paraform::state::{LockInfo, StateStore};
+use serde_json::json;
+use std::process::Output;
+use std::time::Duration;
+
+const NETWORK: &str = "k8s-test";
+
+fn network_toml(namespace: &str, replicas: u32, log: &str) -> String {
+    format!(
+        r#"
+[network]
+name = "{NETWORK}"
+provider = "kubernetes"
+namespace = "{namespace}"
+
+[secrets]
+sudo = "k8s:pf-secrets/sudo"
+derivation_root = "k8s:pf-secrets/root"
+
+[relay]
+chain = "rococo-local"
+image = "registry.invalid/paraform-test/polkadot:none"
+command = "polkadot"
+consensus = "poa"
+
+[[relay.group]]
+name = "rpc"
+role = "rpc"
+replicas = {replicas}
+rpc = "ClusterIP"
+p2p = "None"
+log = ["{log}"]
+storage = {{ database = "rocksdb", size = "1Gi" }}
+"#
+    )
+}
+
+/// Run the CLI (blocking, off the runtime's workers).
+async fn paraform(env: &Env, args: &[&str]) -> Output {
+    let mut cmd = Command::cargo_bin("paraform").expect("binary");
+    cmd.env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("PARAFORM_SUDO_SURI")
+        .env_remove("PARAFORM_DERIVATION_ROOT")
+        .args(args);
+    if let Some(k) = &env.kubeconfig {
+        cmd.arg("--kubeconfig").arg(k);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().expect("run paraform"))
+        .await
+        .expect("join")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Mark every pod of the namespace Ready, as a kubelet would once its
+/// containers pass their readiness probes.
+fn fake_kubelet(env: &Env) -> tokio::task::JoinHandle<()> {
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), &env.namespace);
+    tokio::spawn(async move {
+        loop {
+            if let Ok(list) = pods.list(&ListParams::default()).await {
+                for p in list.items {
+                    let ready = p
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|c| {
+                            c.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+                        });
+                    let Some(name) = p.metadata.name.as_deref() else {
+                        continue;
+                    };
+                    if !ready {
+                        let status = json!({"status": {
+                            "phase": "Running",
+                            "conditions": [{"type": "Ready", "status": "True",
+                                            "lastTransitionTime": "2024-01-01T00:00:00Z"}]
+                        }});
+                        let _ = pods
+                            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+                            .await;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+}
+
+pub async fn cli_plan_apply_drift_destroy(env: &Env) {
+    let dir = env.net_dir.to_str().expect("utf-8 path").to_string();
+    std::fs::write(
+        env.net_dir.join("network.toml"),
+        network_toml(&env.namespace, 2, "sync=info"),
+    )
+    .expect("write network");
+    let sts: Api<StatefulSet> = Api::namespaced(env.client.clone(), &env.namespace);
+
+    // A k8s: secret that does not exist: a clear error, nothing written.
+    let o = paraform(env, &["plan", &dir]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("k8s:pf-secrets/root")
+            && err.contains(&format!(
+                "kubectl -n {} create secret generic pf-secrets",
+                env.namespace
+            )),
+        "{}",
+        text(&o)
+    );
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "pf-secrets"},
+        "stringData": {"root": "//paraform-k8s-test", "sudo": "//Alice"}
+    }))
+    .expect("secret");
+    Api::<Secret>::namespaced(env.client.clone(), &env.namespace)
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("create the secrets");
+
+    // plan: the server's dry-run of what would be created; nothing is.
+    let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = stdout(&o);
+    let ns = &env.namespace;
+    for want in [
+        "workload.rpc",
+        "Kubernetes server-side dry-run",
+        &format!("+ StatefulSet/{ns}/rpc"),
+        &format!("+ Service/{ns}/rpc-1"),
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{}", text(&o));
+    }
+    assert!(!out.contains("//paraform-k8s-test") && !out.contains("//Alice"));
+    assert!(sts.get_opt("rpc").await.unwrap().is_none(), "plan wrote");
+
+    // apply: objects, rollout (pods made Ready here), state in the cluster.
+    let kubelet = fake_kubelet(env);
+    let o = paraform(env, &["apply", &dir, "--auto-approve", "--pod-readiness"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(stdout(&o).contains("Apply complete!"), "{}", text(&o));
+    assert!(stdout(&o).contains(&format!("kubectl -n {ns} get pods")));
+    let live = sts.get("rpc").await.expect("StatefulSet rpc");
+    assert_eq!(live.spec.as_ref().and_then(|s| s.replicas), Some(2));
+    let cm: Api<ConfigMap> = Api::namespaced(env.client.clone(), ns);
+    let state = cm
+        .get(&state_configmap_name(NETWORK))
+        .await
+        .expect("state ConfigMap");
+    let json = state
+        .data
+        .unwrap_or_default()
+        .remove("state.json")
+        .expect("state.json");
+    assert!(
+        json.contains("\"dirty\": false") || json.contains("\"dirty\":false"),
+        "{json}"
+    );
+    let lease = Api::<Lease>::namespaced(env.client.clone(), ns)
+        .get(&lease_name(NETWORK))
+        .await
+        .expect("the lock Lease");
+    assert_eq!(
+        lease.spec.and_then(|s| s.holder_identity),
+        None,
+        "released after apply"
+    );
+
+    // Converged: no changes.
+    let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Someone edits the StatefulSet (kubectl edit): drift, not an error.
+    let edit = json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "node", "image": "registry.invalid/edited:by-hand"}
+    ]}}}});
+    sts.patch(
+        "rpc",
+        &PatchParams {
+            field_manager: Some("kubectl-edit".into()),
+            ..Default::default()
+        },
+        &Patch::Strategic(&edit),
+    )
+    .await
+    .expect("edit");
+    let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let edited = format!("changed outside paraform: StatefulSet/{ns}/rpc");
+    assert!(stdout(&o).contains(&edited), "{}", text(&o));
+    // `drift` reports it too; with no kubelet here no node RPC answers, so
+    // the chain is unread and the check ends incomplete (exit 1), not "in sync".
+    let o = paraform(env, &["drift", &dir]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stdout(&o).contains(&edited), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("drift check incomplete"),
+        "{}",
+        text(&o)
+    );
+    // Taking the field back from another manager needs consent.
+    let o = paraform(env, &["apply", &dir, "--auto-approve", "--pod-readiness"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("kubectl-edit"),
+        "the conflict names the other manager: {}",
+        text(&o)
+    );
+    let o = paraform(
+        env,
+        &[
+            "apply",
+            &dir,
+            "--auto-approve",
+            "--pod-readiness",
+            "--force-conflicts",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let image = sts
+        .get("rpc")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .containers[0]
+        .image
+        .clone();
+    assert_eq!(
+        image.as_deref(),
+        Some("registry.invalid/paraform-test/polkadot:none")
+    );
+    let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // A change: the dry-run shows the server's diff of the StatefulSet.
+    std::fs::write(
+        env.net_dir.join("network.toml"),
+        network_toml(&env.namespace, 2, "sync=debug"),
+    )
+    .expect("write network");
+    let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("~ StatefulSet/{ns}/rpc")),
+        "{}",
+        text(&o)
+    );
+    assert!(out.contains("sync=debug"), "{}", text(&o));
+
+    // Another apply holds the lock: apply refuses, naming it.
+    let store = KubernetesStateStore::new(env.config.clone(), ns.clone(), NETWORK).expect("store");
+    let mut info = LockInfo::for_this_process("apply", None);
+    info.user = "ci-job-7".into();
+    let guard = store.lock(info).await.expect("take the lock");
+    let o = paraform(env, &["lock", "status", &dir]).await;
+    assert!(stdout(&o).contains("ci-job-7"), "{}", text(&o));
+    let o = paraform(env, &["apply", &dir, "--auto-approve", "--pod-readiness"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("ci-job-7"),
+        "{}",
+        text(&o)
+    );
+    drop(guard);
+    let o = paraform(env, &["apply", &dir, "--auto-approve", "--pod-readiness"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // destroy: every object of the network goes; the secrets stay.
+    let o = paraform(env, &["destroy", &dir, "--auto-approve"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(sts.get_opt("rpc").await.unwrap().is_none());
+    assert!(Api::<Secret>::namespaced(env.client.clone(), ns)
+        .get_opt("pf-secrets")
+        .await
+        .unwrap()
+        .is_some());
+    kubelet.abort();
+}
