@@ -14,7 +14,6 @@ use crate::provider::{Provider, WorkloadRequest};
 use crate::spec::ids::{AccountId, NodeName};
 use crate::spec::model::{Consensus, Desired};
 use crate::state::JournalStatus;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub(crate) mod genesis;
@@ -127,26 +126,13 @@ pub fn workload_request(
     if *op == WorkloadOp::Delete {
         return None;
     }
-    let mut accounts = BTreeMap::new();
-    let mut dev_keys = BTreeMap::new();
-    for n in nodes {
-        if let Some(node) = desired.node(n) {
-            if let Some(a) = &node.account {
-                accounts.insert(n.clone(), a.clone());
-            }
-            if let Some(k) = &node.dev_key {
-                dev_keys.insert(n.clone(), k.clone());
-            }
-        }
-    }
-    Some(WorkloadRequest {
-        spec: spec.clone(),
-        nodes: nodes.clone(),
-        accounts,
-        dev_keys,
-        max_unavailable: *max_unavailable,
+    Some(WorkloadRequest::new(
+        desired,
+        spec.clone(),
+        nodes.clone(),
+        *max_unavailable,
         ready_timeout,
-    })
+    ))
 }
 
 /// Wait for a submission a previous attempt left in flight to land or
