@@ -52,6 +52,7 @@ fn converged(desired: &Desired) -> Observed {
                 replicas: g.replicas,
                 ready_replicas: g.replicas,
                 out_of_sync: vec![],
+                objects_digest: None,
             },
         );
         for n in &g.nodes {

@@ -326,6 +326,7 @@ fn unsafe_plans_are_refused_naming_the_rule() {
             replicas: 2,
             ready_replicas: 2,
             out_of_sync: vec![],
+            objects_digest: None,
         },
     );
     if let ChainView::Live(chain) = &mut observed.relay {
@@ -525,6 +526,7 @@ fn in_sync_observed() -> Observed {
                 replicas: group.replicas,
                 ready_replicas: group.replicas,
                 out_of_sync: vec![],
+                objects_digest: None,
             },
         );
         for n in &group.nodes {

@@ -87,6 +87,7 @@ fn live_fingerprint() -> Fingerprint {
             (GroupName::new("genesis"), 1),
             (GroupName::new("validator-a"), 3),
         ]),
+        objects: Default::default(),
         digest: "5d41402abc4b2a76b9719d911017c592".into(),
     }
 }

@@ -67,6 +67,10 @@ pub struct ObservedWorkload {
     /// object, e.g. after a `kubectl edit`), as `Kind/namespace/name`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub out_of_sync: Vec<String>,
+    /// Digest of the group's objects as they stand (Kubernetes), so that a
+    /// saved plan notices any later edit of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects_digest: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -148,6 +148,11 @@ pub enum Change {
         saved: Option<u64>,
         fresh: Option<u64>,
     },
+    /// Objects of a workload (its Services, Secrets, ConfigMaps or the
+    /// StatefulSet itself) were edited.
+    WorkloadObjects {
+        group: GroupName,
+    },
     /// The relay chain was not running when planned and is now, or the reverse.
     ChainAppeared {
         fresh_block: Option<u64>,
@@ -195,6 +200,10 @@ impl fmt::Display for Change {
                 write!(f, "workload {group} disappeared (was generation {s})")
             }
             Change::Workload { group, .. } => write!(f, "workload {group} changed"),
+            Change::WorkloadObjects { group } => write!(
+                f,
+                "objects of workload {group} were edited since the plan was made"
+            ),
             Change::ChainAppeared {
                 fresh_block: Some(n),
             } => {
@@ -253,6 +262,19 @@ pub fn staleness(saved: &SavedPlan, fresh: &Fingerprint) -> Result<(), Stale> {
                 group: group.clone(),
                 saved: s,
                 fresh: n,
+            });
+        }
+    }
+
+    for (group, digest) in &old.objects {
+        let moved = fresh.objects.get(group).is_some_and(|d| d != digest);
+        if moved
+            && !changes
+                .iter()
+                .any(|c| matches!(c, Change::Workload { group: g, .. } if g == group))
+        {
+            changes.push(Change::WorkloadObjects {
+                group: group.clone(),
             });
         }
     }
@@ -409,8 +431,35 @@ mod tests {
             block_hash: Some(HexHash(hash.into())),
             block_number: Some(block),
             workloads: gens.iter().map(|(g, n)| (GroupName::new(*g), *n)).collect(),
+            objects: Default::default(),
             digest: digest.into(),
         }
+    }
+
+    #[test]
+    fn edited_objects_name_their_workload() {
+        let mut old = fp(3, "0xaa", "d1", &[("rpc", 2), ("val", 1)]);
+        old.objects = [("rpc", "o1"), ("val", "v1")]
+            .iter()
+            .map(|(g, d)| (GroupName::new(*g), d.to_string()))
+            .collect();
+        let mut fresh = old.clone();
+        fresh.digest = "d2".into();
+        fresh.objects.insert(GroupName::new("rpc"), "o2".into());
+        let err = staleness(&saved(old.clone()), &fresh).unwrap_err();
+        assert_eq!(
+            err.changes,
+            vec![Change::WorkloadObjects {
+                group: GroupName::new("rpc")
+            }]
+        );
+        assert!(err
+            .to_string()
+            .contains("objects of workload rpc were edited"));
+        // A new generation already names the workload: not twice.
+        fresh.workloads.insert(GroupName::new("rpc"), 3);
+        let err = staleness(&saved(old), &fresh).unwrap_err();
+        assert_eq!(err.changes.len(), 1, "{:?}", err.changes);
     }
 
     #[test]

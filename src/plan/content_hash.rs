@@ -59,6 +59,7 @@ mod tests {
                 block_hash: Some(HexHash(format!("0x{block:064x}"))),
                 block_number: Some(block),
                 workloads: Default::default(),
+                objects: Default::default(),
                 digest: format!("{block}"),
             },
         }

@@ -19,6 +19,11 @@ struct WorkloadPart<'a> {
     generation: u64,
     replicas: u32,
     nodes: Vec<(&'a NodeName, bool, Option<&'a AccountId>)>,
+    /// Objects edited outside paraform (a Service edit moves no generation).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    out_of_sync: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    objects: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +92,8 @@ pub(crate) fn fingerprint(observed: &Observed) -> Fingerprint {
                     generation: w.generation,
                     replicas: w.replicas,
                     nodes,
+                    out_of_sync: &w.out_of_sync,
+                    objects: w.objects_digest.as_deref(),
                 },
             )
         })
@@ -150,6 +157,11 @@ pub(crate) fn fingerprint(observed: &Observed) -> Fingerprint {
             .workloads
             .iter()
             .map(|(g, w)| (g.clone(), w.generation))
+            .collect(),
+        objects: observed
+            .workloads
+            .iter()
+            .filter_map(|(g, w)| Some((g.clone(), w.objects_digest.clone()?)))
             .collect(),
         digest,
     }

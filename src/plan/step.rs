@@ -305,6 +305,10 @@ pub struct Fingerprint {
     pub block_number: Option<u64>,
     /// Workload generations by group.
     pub workloads: std::collections::BTreeMap<GroupName, u64>,
+    /// Digests of each group's objects, where the provider has them
+    /// (Kubernetes: an edited Service moves no generation).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub objects: std::collections::BTreeMap<GroupName, String>,
     /// sha256 over everything observed that the plan depends on.
     pub digest: String,
 }

@@ -285,6 +285,74 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     );
     assert!(out.contains("sync=debug"), "{}", text(&o));
 
+    // A saved plan whose cluster moved (a Service edited by hand) is refused…
+    let saved = env.net_dir.join("change.plan.json");
+    let saved = saved.to_str().expect("utf-8 path");
+    let o = paraform(env, &["plan", &dir, "--out", saved]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let svc_edit = json!({"spec": {"ports": [{"port": 9944, "targetPort": 9999}]}});
+    Api::<k8s_openapi::api::core::v1::Service>::namespaced(env.client.clone(), ns)
+        .patch(
+            "rpc-0",
+            &PatchParams {
+                field_manager: Some("kubectl-edit".into()),
+                ..Default::default()
+            },
+            &Patch::Strategic(&svc_edit),
+        )
+        .await
+        .expect("edit the Service");
+    let o = paraform(env, &["apply", saved, "--auto-approve", "--pod-readiness"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("stale") && err.contains("rpc"), "{}", text(&o));
+    assert!(
+        sts.get("rpc")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .template
+            .spec
+            .unwrap()
+            .containers[0]
+            .command
+            .iter()
+            .flatten()
+            .all(|a| !a.contains("sync=debug")),
+        "a stale plan applied nothing"
+    );
+    // …and a fresh one, made after the edit, is carried out exactly (the
+    // update re-applies the Service too, taking the port back).
+    let o = paraform(env, &["plan", &dir, "--out", saved]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = paraform(
+        env,
+        &[
+            "apply",
+            saved,
+            "--auto-approve",
+            "--pod-readiness",
+            "--force-conflicts",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let port = Api::<k8s_openapi::api::core::v1::Service>::namespaced(env.client.clone(), ns)
+        .get("rpc-0")
+        .await
+        .expect("Service rpc-0")
+        .spec
+        .and_then(|s| s.ports)
+        .and_then(|p| p.into_iter().find(|p| p.port == 9944))
+        .and_then(|p| p.target_port);
+    assert_eq!(
+        port,
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(9944))
+    );
+
     // Another apply holds the lock: apply refuses, naming it.
     let store = KubernetesStateStore::new(env.config.clone(), ns.clone(), NETWORK).expect("store");
     let mut info = LockInfo::for_this_process("apply", None);

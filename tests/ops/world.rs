@@ -69,6 +69,7 @@ pub fn in_sync(desired: &Desired) -> Observed {
                 replicas: group.replicas,
                 ready_replicas: group.replicas,
                 out_of_sync: vec![],
+                objects_digest: None,
             },
         );
         for n in &group.nodes {

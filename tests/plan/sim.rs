@@ -131,6 +131,7 @@ impl World {
                     replicas: w.spec.replicas,
                     ready_replicas: running,
                     out_of_sync: vec![],
+                    objects_digest: None,
                 },
             );
             for (n, s) in &w.nodes {

@@ -1,22 +1,27 @@
-//! Observation: one LIST of StatefulSets and one of Pods per network (label
-//! selector), turned into `ObservedWorkload`s; rollout readiness of a
-//! StatefulSet from its status.
+//! Observation: one LIST per kind (StatefulSets, Pods, Services, Secrets,
+//! ConfigMaps) per network (label selector), turned into
+//! `ObservedWorkload`s; rollout readiness of a StatefulSet from its status.
 
 use super::manifests::{network_selector, ANN_ACCOUNTS, ANN_SPEC, ANN_SPEC_HASH, LABEL_GROUP};
+use super::ssa::comparable;
 use crate::observe::model::{ObservedNodeProcess, ObservedWorkload};
 use crate::spec::ids::{AccountId, GroupName, NetworkName, NodeName};
 use crate::spec::workload::WorkloadSpec;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use kube::api::{Api, ListParams};
 use kube::Client;
 use std::collections::BTreeMap;
 
-/// Everything paraform owns in a network, as listed (two requests).
+/// Everything paraform owns in a network, as listed (five requests).
 #[derive(Clone, Debug, Default)]
 pub struct Listing {
     pub statefulsets: Vec<StatefulSet>,
     pub pods: Vec<Pod>,
+    /// Services, Secrets and ConfigMaps, as JSON with their `kind`: only
+    /// digested (Secret values masked first), so a saved plan notices an
+    /// object edited after it was made.
+    pub objects: Vec<serde_json::Value>,
 }
 
 pub async fn list(
@@ -27,11 +32,67 @@ pub async fn list(
     let lp = ListParams::default().labels(&network_selector(network));
     let sts: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let (s, p) = futures::try_join!(sts.list(&lp), pods.list(&lp))?;
+    let svcs: Api<Service> = Api::namespaced(client.clone(), namespace);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let (s, p, sv, se, cm) = futures::try_join!(
+        sts.list(&lp),
+        pods.list(&lp),
+        svcs.list(&lp),
+        secrets.list(&lp),
+        cms.list(&lp)
+    )?;
+    let mut objects = Vec::new();
+    objects.extend(sv.items.iter().map(|o| with_kind("Service", o)));
+    objects.extend(se.items.iter().map(|o| with_kind("Secret", o)));
+    objects.extend(cm.items.iter().map(|o| with_kind("ConfigMap", o)));
     Ok(Listing {
         statefulsets: s.items,
         pods: p.items,
+        objects,
     })
+}
+
+fn with_kind(kind: &str, o: &impl serde::Serialize) -> serde_json::Value {
+    let mut v = serde_json::to_value(o).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("kind".into(), kind.into());
+    }
+    v
+}
+
+/// A digest of a group's objects as they stand (bookkeeping stripped,
+/// Secret values masked): any edit of one changes it.
+fn objects_digest(sts: &StatefulSet, group: &str, objects: &[serde_json::Value]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut parts: Vec<(String, String, String)> = objects
+        .iter()
+        .filter(|o| o["metadata"]["labels"][LABEL_GROUP].as_str() == Some(group))
+        .map(|o| {
+            let kind = o["kind"].as_str().unwrap_or_default().to_string();
+            let name = o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let body = comparable(o, kind == "Secret");
+            (kind, name, body)
+        })
+        .collect();
+    parts.push((
+        "StatefulSet".into(),
+        String::new(),
+        comparable(&with_kind("StatefulSet", sts), false),
+    ));
+    parts.sort();
+    let mut h = Sha256::new();
+    for (kind, name, body) in &parts {
+        h.update(kind.as_bytes());
+        h.update(b"/");
+        h.update(name.as_bytes());
+        h.update(b"\n");
+        h.update(body.as_bytes());
+    }
+    hex::encode(&h.finalize()[..16])
 }
 
 /// Pure: the workloads of a listing. Accounts recorded on the StatefulSet
@@ -115,6 +176,7 @@ pub fn workloads(
                 n
             })
             .collect();
+        let objects_digest = Some(objects_digest(sts, group.as_str(), &listing.objects));
         out.insert(
             group.clone(),
             ObservedWorkload {
@@ -126,6 +188,7 @@ pub fn workloads(
                 replicas,
                 ready_replicas: ready,
                 out_of_sync: vec![],
+                objects_digest,
             },
         );
     }
@@ -244,6 +307,7 @@ mod tests {
         let listing = Listing {
             statefulsets: vec![s],
             pods: vec![pod],
+            objects: vec![],
         };
         let w = workloads(&listing, &BTreeMap::new());
         let v = &w[&GroupName::new("validator")];

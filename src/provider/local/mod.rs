@@ -683,6 +683,7 @@ impl Provider for LocalProvider {
                     replicas: rec.spec.replicas,
                     ready_replicas: ready,
                     out_of_sync: vec![],
+                    objects_digest: None,
                 },
             );
         }
