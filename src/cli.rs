@@ -331,18 +331,14 @@ fn cmd_plan(args: &PlanArgs, ctx: &Ctx) -> CmdResult {
     let mut desired = load_desired(&args.net_dir, args.rev.as_deref())?;
     let rt = runtime()?;
     rt.block_on(async {
-        // A recorded snapshot needs no provider, unless a secret lives in the cluster.
-        let session = if args.observed.is_none() || uses_cluster_secrets(&desired) {
-            Some(open_session(&desired, &ctx.cluster).await?)
-        } else {
-            None
-        };
-        resolve_accounts(&mut desired, &args.net_dir, session.as_ref()).await?;
-        let observed = match (&args.observed, &session) {
-            (Some(path), _) => read_observed(path)?,
-            (None, Some(s)) => observe_with(&desired, s).await?,
-            (None, None) => unreachable_session()?,
-        };
+        let (session, observed) = observe_for(
+            &mut desired,
+            &args.net_dir,
+            args.observed.as_deref(),
+            ctx,
+            Accounts::Required,
+        )
+        .await?;
         let plan = crate::plan::plan(&desired, &observed);
 
         let opts = render::Options {
@@ -518,8 +514,45 @@ pub async fn open_session(desired: &Desired, cluster: &ClusterOptions) -> Result
         .map_err(|e| CliError::NotAvailable(e.to_string()).into())
 }
 
-fn unreachable_session<T>() -> Result<T, Report> {
-    Err(CliError::Usage("internal: no session to observe the live network with".into()).into())
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Accounts {
+    /// The derivation root must resolve.
+    Required,
+    /// Read-only views go on without it (a warning).
+    BestEffort,
+}
+
+/// Resolve the accounts and observe: live through the network's provider,
+/// or a recorded snapshot (which needs no provider, unless a secret lives in
+/// the cluster). The session, when one was opened, comes back for reuse.
+async fn observe_for(
+    desired: &mut Desired,
+    net_dir: &Path,
+    snapshot: Option<&Path>,
+    ctx: &Ctx,
+    accounts: Accounts,
+) -> Result<(Option<Session>, Observed), Report> {
+    let session = match snapshot {
+        Some(_) if !uses_cluster_secrets(desired) => None,
+        _ => Some(open_session(desired, &ctx.cluster).await?),
+    };
+    match resolve_accounts(desired, net_dir, session.as_ref()).await {
+        Err(e) if accounts == Accounts::BestEffort => {
+            tracing::warn!("accounts not derived: {e:?}")
+        }
+        other => other?,
+    }
+    let observed = match (snapshot, &session) {
+        (Some(path), _) => read_observed(path)?,
+        (None, Some(s)) => observe_with(desired, s).await?,
+        (None, None) => {
+            return Err(CliError::Usage(
+                "internal: no session to observe the live network with".into(),
+            )
+            .into())
+        }
+    };
+    Ok((session, observed))
 }
 
 /// Observe the live network through the session's provider (workloads,
@@ -777,20 +810,14 @@ pub fn check_expected_hash(plan: &Plan, expected: Option<&str>) -> Result<(), Re
 fn cmd_drift(args: &DriftArgs, ctx: &Ctx) -> CmdResult {
     let mut desired = load_desired(&args.net_dir, None)?;
     let rt = runtime()?;
-    let (plan, observed) = rt.block_on(async {
-        let session = if args.observed.is_none() || uses_cluster_secrets(&desired) {
-            Some(open_session(&desired, &ctx.cluster).await?)
-        } else {
-            None
-        };
-        resolve_accounts(&mut desired, &args.net_dir, session.as_ref()).await?;
-        let observed = match (&args.observed, &session) {
-            (Some(p), _) => read_observed(p)?,
-            (None, Some(s)) => observe_with(&desired, s).await?,
-            (None, None) => unreachable_session()?,
-        };
-        Ok::<_, Report>((crate::plan::plan(&desired, &observed), observed))
-    })?;
+    let (_, observed) = rt.block_on(observe_for(
+        &mut desired,
+        &args.net_dir,
+        args.observed.as_deref(),
+        ctx,
+        Accounts::Required,
+    ))?;
+    let plan = crate::plan::plan(&desired, &observed);
     let opts = render::Options { color: ctx.color };
     print_stdout(&render::render(&plan, render::Format::Text, opts))?;
     let report = crate::drift::DriftReport::classify(&plan, &observed);
@@ -819,23 +846,15 @@ fn cmd_drift(args: &DriftArgs, ctx: &Ctx) -> CmdResult {
 fn cmd_status(args: &StatusArgs, ctx: &Ctx) -> CmdResult {
     let mut desired = load_desired(&args.net_dir, None)?;
     let rt = runtime()?;
-    let observed = rt.block_on(async {
-        let session = if args.observed.is_none() || uses_cluster_secrets(&desired) {
-            Some(open_session(&desired, &ctx.cluster).await?)
-        } else {
-            None
-        };
-        // Read-only: without the derivation root, accounts come from what
-        // the provider recorded for running nodes.
-        if let Err(e) = resolve_accounts(&mut desired, &args.net_dir, session.as_ref()).await {
-            tracing::warn!("accounts not derived: {e:?}");
-        }
-        match (&args.observed, &session) {
-            (Some(p), _) => read_observed(p),
-            (None, Some(s)) => observe_with(&desired, s).await,
-            (None, None) => unreachable_session(),
-        }
-    })?;
+    // Read-only: without the derivation root, accounts come from what the
+    // provider recorded for running nodes.
+    let (_, observed) = rt.block_on(observe_for(
+        &mut desired,
+        &args.net_dir,
+        args.observed.as_deref(),
+        ctx,
+        Accounts::BestEffort,
+    ))?;
     let previous = match &args.previous {
         Some(p) => Some(read_observed(p)?),
         None => None,

@@ -14,7 +14,7 @@ use super::support::*;
 use assert_cmd::Command;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use paraform::state::kubernetes::{lease_name, state_configmap_name, KubernetesStateStore};
 use paraform::state::{LockInfo, StateStore};
@@ -81,6 +81,20 @@ fn text(o: &Output) -> String {
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `kubectl edit`: a strategic merge patch under another field manager.
+async fn edit_by_hand<K>(api: &Api<K>, name: &str, patch: &serde_json::Value)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let params = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    api.patch(name, &params, &Patch::Strategic(patch))
+        .await
+        .unwrap_or_else(|e| panic!("edit {name}: {e}"));
 }
 
 /// Mark every pod of the namespace Ready, as a kubelet would once its
@@ -206,16 +220,7 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     let edit = json!({"spec": {"template": {"spec": {"containers": [
         {"name": "node", "image": "registry.invalid/edited:by-hand"}
     ]}}}});
-    sts.patch(
-        "rpc",
-        &PatchParams {
-            field_manager: Some("kubectl-edit".into()),
-            ..Default::default()
-        },
-        &Patch::Strategic(&edit),
-    )
-    .await
-    .expect("edit");
+    edit_by_hand(&sts, "rpc", &edit).await;
     let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let edited = format!("changed outside paraform: StatefulSet/{ns}/rpc");
@@ -291,17 +296,8 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     let o = paraform(env, &["plan", &dir, "--out", saved]).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let svc_edit = json!({"spec": {"ports": [{"port": 9944, "targetPort": 9999}]}});
-    Api::<k8s_openapi::api::core::v1::Service>::namespaced(env.client.clone(), ns)
-        .patch(
-            "rpc-0",
-            &PatchParams {
-                field_manager: Some("kubectl-edit".into()),
-                ..Default::default()
-            },
-            &Patch::Strategic(&svc_edit),
-        )
-        .await
-        .expect("edit the Service");
+    let services: Api<Service> = Api::namespaced(env.client.clone(), ns);
+    edit_by_hand(&services, "rpc-0", &svc_edit).await;
     let o = paraform(env, &["apply", saved, "--auto-approve", "--pod-readiness"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -340,7 +336,7 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let port = Api::<k8s_openapi::api::core::v1::Service>::namespaced(env.client.clone(), ns)
+    let port = services
         .get("rpc-0")
         .await
         .expect("Service rpc-0")
