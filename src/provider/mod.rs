@@ -2,6 +2,7 @@
 //! workloads. The executor and the observer talk to them only through
 //! [`Provider`], so both providers share one reconciliation loop.
 
+pub mod health;
 pub mod kubernetes;
 pub mod local;
 

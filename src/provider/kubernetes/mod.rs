@@ -639,45 +639,18 @@ impl Provider for KubernetesProvider {
             return Ok(());
         }
         let want_peers = self.node_group.len() > 1;
-        let mut pending: Vec<NodeName> = nodes.to_vec();
-        let mut last = String::new();
-        loop {
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        super::health::poll_until_ready(nodes, remaining, self.options.poll, |pending| async move {
             let mut still = Vec::new();
-            for n in &pending {
-                let http = self.rpc_endpoint(n)?.replacen("ws://", "http://", 1);
-                match crate::provider::local::system_health(&http).await {
-                    Ok(h) if h.is_syncing => {
-                        last = format!("{n} is syncing");
-                        still.push(n.clone());
-                    }
-                    Ok(h) if want_peers && h.peers == 0 => {
-                        last = format!("{n} has no peers");
-                        still.push(n.clone());
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        last = e;
-                        still.push(n.clone());
-                    }
+            for n in pending {
+                let http = self.rpc_endpoint(&n)?.replacen("ws://", "http://", 1);
+                if let Err(why) = super::health::node_ready(&n, &http, want_peers).await {
+                    still.push((n, why));
                 }
             }
-            pending = still;
-            if pending.is_empty() {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ProviderError::NotReady {
-                    nodes: pending
-                        .iter()
-                        .map(|n| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    after: timeout,
-                    reason: last,
-                });
-            }
-            tokio::time::sleep(self.options.poll).await;
-        }
+            Ok(still)
+        })
+        .await
     }
 
     fn rpc_endpoint(&self, node: &NodeName) -> Result<String, ProviderError> {

@@ -14,7 +14,7 @@ pub mod nodekey;
 pub mod ports;
 pub mod process;
 
-use super::{Provider, ProviderError, WorkloadRequest};
+use super::{health, Provider, ProviderError, WorkloadRequest};
 use crate::observe::model::{ObservedNodeProcess, ObservedWorkload};
 use crate::spec::ids::{AccountId, ChainSide, GroupName, NetworkName, NodeName, ParaId};
 use crate::spec::model::{ChainRef, Desired, KeystoreKind, NodeKeyPolicy, Role};
@@ -507,18 +507,6 @@ impl LocalProvider {
         self.release_port(node).await
     }
 
-    async fn probe_ready(&self, node: &NodeName, want_peers: bool) -> Result<(), String> {
-        let endpoint = self.http_endpoint(node).map_err(|e| e.to_string())?;
-        let health = system_health(&endpoint).await?;
-        if health.is_syncing {
-            return Err(format!("{node} is syncing"));
-        }
-        if want_peers && health.peers == 0 {
-            return Err(format!("{node} has no peers"));
-        }
-        Ok(())
-    }
-
     fn http_endpoint(&self, node: &NodeName) -> Result<String, ProviderError> {
         let map = self
             .read_ports()?
@@ -612,26 +600,6 @@ pub fn resolve_binary(command: &str, net_dir: &Path) -> Result<PathBuf, Provider
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// `system_health` of a node.
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Health {
-    pub peers: u32,
-    pub is_syncing: bool,
-}
-
-pub async fn system_health(http_endpoint: &str) -> Result<Health, String> {
-    use jsonrpsee::core::client::ClientT as _;
-    let client = jsonrpsee::http_client::HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(5))
-        .build(http_endpoint)
-        .map_err(|e| format!("{http_endpoint}: {e}"))?;
-    client
-        .request::<Health, _>("system_health", jsonrpsee::rpc_params![])
-        .await
-        .map_err(|e| format!("{http_endpoint}: system_health: {e}"))
 }
 
 #[async_trait::async_trait]
@@ -799,43 +767,36 @@ impl Provider for LocalProvider {
     }
 
     async fn wait_ready(&self, nodes: &[NodeName], timeout: Duration) -> Result<(), ProviderError> {
-        let deadline = tokio::time::Instant::now() + timeout;
         let want_peers = self.topology.nodes.len() > 1;
-        let mut pending: Vec<NodeName> = nodes.to_vec();
-        let mut last = String::new();
-        loop {
-            let procs = process::scan();
-            let mut still = Vec::new();
-            for n in &pending {
-                if process::find_by_base(&procs, &self.layout.base_path(n)).is_none() {
-                    return Err(ProviderError::Exited {
-                        node: n.clone(),
-                        status: "not running".into(),
-                        log_tail: process::log_tail(&self.layout.log(n), 15),
-                    });
+        health::poll_until_ready(
+            nodes,
+            timeout,
+            Duration::from_millis(500),
+            |pending| async move {
+                // One process scan per round; a node that died is an error now,
+                // not after the timeout.
+                let procs = process::scan();
+                let mut still = Vec::new();
+                for n in pending {
+                    if process::find_by_base(&procs, &self.layout.base_path(&n)).is_none() {
+                        return Err(ProviderError::Exited {
+                            status: "not running".into(),
+                            log_tail: process::log_tail(&self.layout.log(&n), 15),
+                            node: n,
+                        });
+                    }
+                    let ready = match self.http_endpoint(&n) {
+                        Ok(ep) => health::node_ready(&n, &ep, want_peers).await,
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if let Err(why) = ready {
+                        still.push((n, why));
+                    }
                 }
-                if let Err(e) = self.probe_ready(n, want_peers).await {
-                    last = e;
-                    still.push(n.clone());
-                }
-            }
-            pending = still;
-            if pending.is_empty() {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ProviderError::NotReady {
-                    nodes: pending
-                        .iter()
-                        .map(|n| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    after: timeout,
-                    reason: last,
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+                Ok(still)
+            },
+        )
+        .await
     }
 
     fn rpc_endpoint(&self, node: &NodeName) -> Result<String, ProviderError> {
