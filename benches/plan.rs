@@ -32,29 +32,8 @@ fn converged(desired: &Desired) -> Observed {
     let mut validators = vec![];
     let mut next_keys = BTreeMap::new();
     for g in &desired.groups {
-        let spec = WorkloadSpec::for_group(desired, g);
-        o.workloads.insert(
-            g.name.clone(),
-            ObservedWorkload {
-                group: g.name.clone(),
-                spec_hash: spec.hash(),
-                spec: Some(spec),
-                generation: 1,
-                nodes: g
-                    .nodes
-                    .iter()
-                    .map(|n| ObservedNodeProcess {
-                        name: n.name.clone(),
-                        running: true,
-                        account: n.account.clone(),
-                    })
-                    .collect(),
-                replicas: g.replicas,
-                ready_replicas: g.replicas,
-                out_of_sync: vec![],
-                objects_digest: None,
-            },
-        );
+        o.workloads
+            .insert(g.name.clone(), ObservedWorkload::converged(desired, g));
         for n in &g.nodes {
             o.nodes.insert(
                 n.name.clone(),

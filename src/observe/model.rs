@@ -73,6 +73,34 @@ pub struct ObservedWorkload {
     pub objects_digest: Option<String>,
 }
 
+impl ObservedWorkload {
+    /// A group exactly as desired: its spec applied (generation 1), every
+    /// node running with its account. What a converged network looks like,
+    /// for snapshots and simulations.
+    pub fn converged(desired: &crate::spec::Desired, group: &crate::spec::model::Group) -> Self {
+        let spec = WorkloadSpec::for_group(desired, group);
+        ObservedWorkload {
+            group: group.name.clone(),
+            spec_hash: spec.hash(),
+            spec: Some(spec),
+            generation: 1,
+            nodes: group
+                .nodes
+                .iter()
+                .map(|n| ObservedNodeProcess {
+                    name: n.name.clone(),
+                    running: true,
+                    account: n.account.clone(),
+                })
+                .collect(),
+            replicas: group.replicas,
+            ready_replicas: group.replicas,
+            out_of_sync: vec![],
+            objects_digest: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObservedNodeProcess {

@@ -49,28 +49,9 @@ pub fn in_sync(desired: &Desired) -> Observed {
     let mut workloads = BTreeMap::new();
     let mut nodes = BTreeMap::new();
     for (gi, group) in desired.groups.iter().enumerate() {
-        let spec = WorkloadSpec::for_group(desired, group);
         workloads.insert(
             group.name.clone(),
-            ObservedWorkload {
-                group: group.name.clone(),
-                spec_hash: spec.hash(),
-                spec: Some(spec),
-                generation: 1,
-                nodes: group
-                    .nodes
-                    .iter()
-                    .map(|n| ObservedNodeProcess {
-                        name: n.name.clone(),
-                        running: true,
-                        account: n.account.clone(),
-                    })
-                    .collect(),
-                replicas: group.replicas,
-                ready_replicas: group.replicas,
-                out_of_sync: vec![],
-                objects_digest: None,
-            },
+            ObservedWorkload::converged(desired, group),
         );
         for n in &group.nodes {
             let para = matches!(group.chain, ChainSide::Para(_));
