@@ -233,20 +233,18 @@ fn call_of(intent: &Intent) -> Result<calls::Call, OpError> {
             kind,
             genesis_head,
             validation_code,
-            core,
-        } => {
-            let mut inner = vec![calls::sudo_schedule_para_initialize(
-                *para,
-                genesis_head,
-                validation_code,
-                *kind,
-            )];
-            if let Some(c) = core {
-                if let Some(n) = c.set_cores {
-                    inner.push(calls::set_coretime_cores(n));
-                }
-                inner.push(calls::assign_core(c.core, c.begin, *para));
+        } => calls::sudo(calls::sudo_schedule_para_initialize(
+            *para,
+            genesis_head,
+            validation_code,
+            *kind,
+        )),
+        Intent::AssignCore { para, core } => {
+            let mut inner = Vec::new();
+            if let Some(n) = core.set_cores {
+                inner.push(calls::set_coretime_cores(n));
             }
+            inner.push(calls::assign_core(core.core, core.begin, *para));
             calls::sudo(calls::one_or_batch(inner)?)
         }
         Intent::OffboardPara(para) => calls::sudo(calls::sudo_schedule_para_cleanup(*para)),

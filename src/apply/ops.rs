@@ -47,15 +47,18 @@ pub enum Intent {
     RegisterValidators(Vec<AccountId>),
     /// `Sudo.sudo(ValidatorManager.deregister_validators(stashes))`.
     DeregisterValidators(Vec<AccountId>),
-    /// `Sudo.sudo(Utility.batch_all(ParasSudoWrapper.sudo_schedule_para_initialize
-    /// [, Configuration.set_coretime_cores], Coretime.assign_core))` on the relay.
+    /// `Sudo.sudo(ParasSudoWrapper.sudo_schedule_para_initialize(para, genesis))`
+    /// on the relay. (polkadot 1.25's rococo also gives a parachain a core
+    /// there; where a runtime does not, [`Intent::AssignCore`] follows.)
     OnboardPara {
         para: ParaId,
         kind: ParaKind,
         genesis_head: Vec<u8>,
         validation_code: Vec<u8>,
-        core: Option<CoreAssignment>,
     },
+    /// `Sudo.sudo([Utility.batch_all(Configuration.set_coretime_cores,]
+    /// Coretime.assign_core))` on the relay.
+    AssignCore { para: ParaId, core: CoreAssignment },
     /// `Sudo.sudo(ParasSudoWrapper.sudo_schedule_para_cleanup(para))` on the relay.
     OffboardPara(ParaId),
     /// `Sudo.sudo(Utility.batch_all(CollatorSelection.add_invulnerable …))` on the para.
@@ -77,21 +80,19 @@ impl Intent {
                 para,
                 kind,
                 validation_code,
-                core,
                 ..
             } => {
                 let kind = match kind {
                     ParaKind::Parachain => "parachain",
                     ParaKind::Parathread => "parathread",
                 };
-                let core = core
-                    .as_ref()
-                    .map(|c| format!(" on core {}", c.core))
-                    .unwrap_or_default();
                 format!(
-                    "onboard para {para} as a {kind}{core} ({} bytes of code)",
+                    "onboard para {para} as a {kind} ({} bytes of code)",
                     validation_code.len()
                 )
+            }
+            Intent::AssignCore { para, core } => {
+                format!("assign core {} to para {para}", core.core)
             }
             Intent::OffboardPara(para) => format!("offboard para {para}"),
             Intent::AddInvulnerables { para, who } => {

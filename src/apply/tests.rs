@@ -85,6 +85,9 @@ struct ChainDouble {
     cores: Mutex<(u32, BTreeMap<ParaId, BTreeSet<u32>>)>,
     /// Parachains reachable through their nodes: state and block #0.
     para_chains: Mutex<BTreeMap<ParaId, (ParachainState, ParaGenesis)>>,
+    /// The runtime assigns a new core when it onboards a parachain (as
+    /// polkadot 1.25's rococo does); otherwise paraform must.
+    auto_core: std::sync::atomic::AtomicBool,
 }
 
 fn kind(i: &Intent) -> &'static str {
@@ -94,6 +97,7 @@ fn kind(i: &Intent) -> &'static str {
         Intent::RegisterValidators(_) => "register",
         Intent::DeregisterValidators(_) => "deregister",
         Intent::OnboardPara { .. } => "onboard",
+        Intent::AssignCore { .. } => "assign_core",
         Intent::OffboardPara(_) => "offboard",
         Intent::AddInvulnerables { .. } => "add_invulnerables",
         Intent::RemoveInvulnerables { .. } => "remove_invulnerables",
@@ -133,22 +137,33 @@ impl ChainDouble {
             }
             Intent::RegisterValidators(v) => s.pending_add.extend(v.iter().cloned()),
             Intent::DeregisterValidators(v) => s.pending_retire.extend(v.iter().cloned()),
-            Intent::OnboardPara { para, core, .. } => {
+            Intent::OnboardPara { para, kind, .. } => {
+                let parachain = *kind == crate::chain::calls::ParaKind::Parachain;
+                let auto = parachain && self.auto_core.load(Ordering::SeqCst);
                 s.paras.insert(
                     *para,
                     ParaState {
                         lifecycle: ParaLifecycle::Onboarding,
                         head: None,
                         code_hash: None,
-                        has_core: Some(core.is_some()),
+                        has_core: Some(auto),
                     },
                 );
-                if let Some(c) = core {
+                if auto {
                     let mut cores = self.cores.lock().unwrap();
-                    if let Some(n) = c.set_cores {
-                        cores.0 = n;
-                    }
-                    cores.1.entry(*para).or_default().insert(c.core as u32);
+                    let core = cores.0;
+                    cores.0 += 1;
+                    cores.1.entry(*para).or_default().insert(core);
+                }
+            }
+            Intent::AssignCore { para, core } => {
+                let mut cores = self.cores.lock().unwrap();
+                if let Some(n) = core.set_cores {
+                    cores.0 = n;
+                }
+                cores.1.entry(*para).or_default().insert(core.core as u32);
+                if let Some(p) = s.paras.get_mut(para) {
+                    p.has_core = Some(true);
                 }
             }
             Intent::OffboardPara(para) => {
@@ -223,9 +238,10 @@ impl ChainOps for ChainDouble {
 
     async fn relay_detailed(&self) -> Result<(ChainState, RelayDetails), OpError> {
         let s = self.relay(&[]).await?;
-        // Like a real observation, takes a moment: concurrent onboardings overlap here.
-        tokio::time::sleep(Duration::from_millis(30)).await;
         let cores = self.cores.lock().unwrap().clone();
+        // Like a real observation, takes a moment: concurrent core choices
+        // would act on the same stale snapshot here.
+        tokio::time::sleep(Duration::from_millis(30)).await;
         Ok((
             s,
             RelayDetails {
@@ -784,6 +800,7 @@ fn para_state(sudo: Option<AccountId>) -> ParachainState {
 /// A relay with the sudo key set and `paras` running (reachable, block #0 known).
 fn chain_with_paras(paras: &[ParaId]) -> ChainDouble {
     let c = ChainDouble::live();
+    c.auto_core.store(true, Ordering::SeqCst);
     c.state.lock().unwrap().as_mut().unwrap().sudo_key = Some(sudo_account());
     for p in paras {
         c.para_chains
@@ -833,14 +850,60 @@ fn para_submissions_are_settled_on_the_chain_their_step_names() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn onboarding_gives_each_parachain_its_own_core_and_a_rerun_does_nothing() {
+async fn onboarding_submits_the_genesis_and_a_rerun_does_nothing() {
+    let d = desired();
+    let c = chain_with_paras(&[PARA]);
+    let p = ProviderDouble::default();
+    let (_dir, store) = new_store();
+    let plan = plan_of(vec![onboard_step(
+        PARA,
+        OnboardMode::Parachain,
+        GenesisSource::Collator,
+    )]);
+    let r = run(&plan, &d, &p, &c, &store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    assert_eq!(
+        landed_intents(&c, "onboard"),
+        vec![Intent::OnboardPara {
+            para: PARA,
+            kind: crate::chain::calls::ParaKind::Parachain,
+            genesis_head: genesis_of(PARA).head,
+            validation_code: genesis_of(PARA).code,
+        }],
+        "block #0 of the para's node"
+    );
+    assert_eq!(
+        c.landed_of("assign_core"),
+        0,
+        "the runtime gave the parachain a core itself"
+    );
+    let saved = store.load().await.unwrap();
+    let e = saved.entry(&StepId::para_onboard(PARA)).unwrap();
+    assert_eq!(e.status, JournalStatus::Done);
+    assert_eq!(e.resolved["genesis_head"], "0xd0010203");
+    assert!(e.resolved["validation_code"].ends_with("(14 bytes)"));
+    assert!(e.resolved["genesis_from"].contains("node RPC"));
+
+    // Again: registered (Onboarding) with a core: nothing is submitted.
+    let r2 = run(&plan, &d, &p, &c, &store).await;
+    assert!(r2.ok(), "{:?}", r2.failures);
+    assert!(matches!(
+        r2.results[&StepId::para_onboard(PARA)],
+        StepResult::AlreadyDone { .. }
+    ));
+    assert_eq!(c.landed.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_the_runtime_assigns_no_core_each_parachain_gets_its_own() {
     let d = desired();
     let (a, b) = (PARA, ParaId(2001));
-    let c = chain_with_paras(&[a, b]);
+    let c = chain_with_paras(&[a, b, ParaId(3000)]);
+    c.auto_core.store(false, Ordering::SeqCst);
     let p = ProviderDouble::default();
     let (_dir, store) = new_store();
     // Two parachains and a parathread, run in parallel: the parachains must
-    // not both pick core 0.
+    // not both pick core 0; the parathread gets none.
     let plan = plan_of(vec![
         onboard_step(a, OnboardMode::Parachain, GenesisSource::Collator),
         onboard_step(b, OnboardMode::Parachain, GenesisSource::Collator),
@@ -850,55 +913,27 @@ async fn onboarding_gives_each_parachain_its_own_core_and_a_rerun_does_nothing()
             GenesisSource::Collator,
         ),
     ]);
-    c.para_chains
-        .lock()
-        .unwrap()
-        .insert(ParaId(3000), (para_state(None), genesis_of(ParaId(3000))));
     let r = run(&plan, &d, &p, &c, &store).await;
     assert!(r.ok(), "{:?}", r.failures);
-    let onboarded = landed_intents(&c, "onboard");
-    assert_eq!(onboarded.len(), 3);
+    assert_eq!(c.landed_of("onboard"), 3);
     let mut cores = BTreeSet::new();
-    for i in &onboarded {
-        let Intent::OnboardPara {
-            para,
-            kind: k,
-            genesis_head,
-            validation_code,
-            core,
-        } = i
-        else {
+    for i in landed_intents(&c, "assign_core") {
+        let Intent::AssignCore { para, core } = i else {
             unreachable!()
         };
-        assert_eq!(genesis_head, &genesis_of(*para).head, "block #0 head");
-        assert_eq!(validation_code, &genesis_of(*para).code);
-        if *para == ParaId(3000) {
-            assert_eq!(*k, crate::chain::calls::ParaKind::Parathread);
-            assert_eq!(core, &None, "a parathread gets no core");
-        } else {
-            let c = core.clone().expect("a parachain gets a core");
-            assert_eq!(c.begin, 3, "finalized block 1 + 2");
-            assert_eq!(
-                c.set_cores,
-                Some(c.core as u32 + 1),
-                "no core existed: created"
-            );
-            cores.insert(c.core);
-        }
+        assert!(para == a || para == b, "{para}");
+        assert_eq!(core.begin, 3, "finalized block 1 + 2");
+        assert_eq!(core.set_cores, Some(core.core as u32 + 1), "core created");
+        cores.insert(core.core);
     }
     assert_eq!(cores, BTreeSet::from([0, 1]), "distinct cores");
     let saved = store.load().await.unwrap();
-    let e = saved.entry(&StepId::para_onboard(a)).unwrap();
-    assert_eq!(e.status, JournalStatus::Done);
-    assert_eq!(e.resolved["genesis_head"], "0xd0010203");
-    assert!(e.resolved["validation_code"].ends_with("(14 bytes)"));
-    assert!(e.resolved.contains_key("core"));
-    assert!(e.resolved["genesis_from"].contains("node RPC"));
-
-    // Again: every para is registered (Onboarding): nothing is submitted.
+    assert!(saved
+        .entry(&StepId::para_onboard(a))
+        .unwrap()
+        .resolved
+        .contains_key("core"));
     let r2 = run(&plan, &d, &p, &c, &store).await;
-    assert!(r2.ok(), "{:?}", r2.failures);
-    assert_eq!(c.landed_of("onboard"), 3);
     for s in &plan.steps {
         assert!(
             matches!(r2.results[&s.id], StepResult::AlreadyDone { .. }),
@@ -907,6 +942,30 @@ async fn onboarding_gives_each_parachain_its_own_core_and_a_rerun_does_nothing()
             r2.results[&s.id]
         );
     }
+    assert_eq!(c.landed.lock().unwrap().len(), 5);
+
+    // Registered without a core (e.g. a crash between the two extrinsics):
+    // only the core is assigned, the genesis is not read again.
+    let c = chain_with_paras(&[]);
+    c.auto_core.store(false, Ordering::SeqCst);
+    c.state.lock().unwrap().as_mut().unwrap().paras.insert(
+        a,
+        ParaState {
+            lifecycle: ParaLifecycle::Onboarding,
+            head: None,
+            code_hash: None,
+            has_core: Some(false),
+        },
+    );
+    let (_d2, store2) = new_store();
+    let plan = plan_of(vec![onboard_step(
+        a,
+        OnboardMode::Parachain,
+        GenesisSource::Collator,
+    )]);
+    let r = run(&plan, &d, &p, &c, &store2).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    assert_eq!((c.landed_of("onboard"), c.landed_of("assign_core")), (0, 1));
 }
 
 #[test]

@@ -272,11 +272,8 @@ pub async fn observe_relay_detailed(
         if snap.is_plain(e) {
             // `CoreDescriptors` as one `BTreeMap<CoreIndex, CoreDescriptor>`.
             if let Some(v) = plain_value(e)? {
-                for pair in val::items(&v) {
-                    let kv = val::items(pair);
-                    if let [k, d] = kv.as_slice() {
-                        note_tasks(val::as_u128(k).map(|n| n as u32), d);
-                    }
+                for (core, d) in core_map_entries(&v) {
+                    note_tasks(Some(core), d);
                 }
             }
             continue;
@@ -458,6 +455,34 @@ fn lifecycle_from_name(name: &str) -> Option<ParaLifecycle> {
         "OffboardingParachain" => ParaLifecycle::OffboardingParachain,
         _ => return None,
     })
+}
+
+/// `(core, value)` entries of a decoded `BTreeMap<CoreIndex, _>`. Its type
+/// info is a one-field composite around a sequence of `(key, value)` tuples
+/// (measured on rococo-local: `CoreDescriptors` decodes that way), so the
+/// wrapper is looked through; a plain sequence of pairs is accepted too.
+fn core_map_entries(v: &DynValue) -> Vec<(u32, &DynValue)> {
+    let direct = key_value_pairs(v);
+    if !direct.is_empty() {
+        return direct;
+    }
+    match val::items(v).as_slice() {
+        [inner] => key_value_pairs(inner),
+        _ => Vec::new(),
+    }
+}
+
+/// The items of `v` that are `(number, value)` tuples.
+fn key_value_pairs(v: &DynValue) -> Vec<(u32, &DynValue)> {
+    val::items(v)
+        .into_iter()
+        .filter_map(|p| match val::items(p).as_slice() {
+            [k, d] => val::as_u128(k)
+                .and_then(|n| u32::try_from(n).ok())
+                .map(|n| (n, *d)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// All `Task(id)` variants anywhere inside a value (core assignments).

@@ -13,9 +13,10 @@ use crate::spec::ids::{AccountId, ParaId};
 use crate::spec::model::{GenesisSource, OnboardMode};
 use std::collections::BTreeSet;
 
-/// Onboardings pick a free core from one observation and submit; two at once
-/// could pick the same core, so they take turns (a submission is finalized,
-/// hence visible to the next observation, before the lock is released).
+/// Core assignments pick a free core from one observation and submit; two at
+/// once could pick the same core, so they take turns (a submission is
+/// finalized, hence visible to the next observation, before the lock is
+/// released).
 static CORE_CHOICE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Blocks between the observed finalized block and the core assignment's
@@ -41,77 +42,107 @@ pub async fn onboard(
     };
     settle_previous(ctx, step).await?;
     let state = ctx.chain.relay(&[]).await?;
-    if let Some(why) = registered(para, &state)? {
-        return Ok(StepOutcome::AlreadyDone(why));
-    }
-    ensure_sudo(ctx, state.sudo_key.as_ref(), "the relay chain")?;
-
-    let g = genesis::resolve(ctx, para, source).await?;
-    let (head, code) = (&g.head, &g.code);
-    ctx.journal
-        .resolve(
-            &step.id,
-            ctx.intent,
-            "genesis_head",
-            format!("0x{}", hex::encode(head)),
-        )
-        .await?;
-    let code_hash = sp_crypto_hashing::blake2_256(code);
-    ctx.journal
-        .resolve(
-            &step.id,
-            ctx.intent,
-            "validation_code",
-            format!(
-                "blake2-256 0x{} ({} bytes)",
-                hex::encode(code_hash),
-                code.len()
-            ),
-        )
-        .await?;
-    ctx.journal
-        .resolve(&step.id, ctx.intent, "genesis_from", g.from.clone())
-        .await?;
-
-    let _turn = CORE_CHOICE.lock().await;
-    let (state, details) = ctx.chain.relay_detailed().await?;
-    if let Some(why) = registered(para, &state)? {
-        return Ok(StepOutcome::AlreadyDone(why));
-    }
-    let core = match kind {
-        ParaKind::Parachain => Some(free_core(para, &state, &details)?),
+    let mut notes = Vec::new();
+    let initialized = match registered(para, &state)? {
+        Some(why) => {
+            notes.push(why);
+            false
+        }
+        None => {
+            ensure_sudo(ctx, state.sudo_key.as_ref(), "the relay chain")?;
+            let g = genesis::resolve(ctx, para, source).await?;
+            journal_genesis(ctx, step, &g).await?;
+            submit(
+                ctx,
+                step,
+                &SignerRole::Sudo,
+                &Intent::OnboardPara {
+                    para,
+                    kind,
+                    genesis_head: g.head,
+                    validation_code: g.code,
+                },
+            )
+            .await?;
+            notes.push(format!("para {para} onboarding (genesis from {})", g.from));
+            true
+        }
+    };
+    let assigned = match kind {
+        ParaKind::Parachain => ensure_core(ctx, step, para).await?,
         ParaKind::Parathread => None,
     };
-    if let Some(c) = &core {
-        ctx.journal
-            .resolve(&step.id, ctx.intent, "core", c.core.to_string())
-            .await?;
+    if let Some(core) = &assigned {
+        notes.push(format!("core {core} assigned"));
     }
-    let on_core = core
-        .as_ref()
-        .map(|c| format!(" with core {}", c.core))
-        .unwrap_or_default();
-    submit(
-        ctx,
-        step,
-        &SignerRole::Sudo,
-        &Intent::OnboardPara {
-            para,
-            kind,
-            genesis_head: g.head,
-            validation_code: g.code,
-            core,
-        },
-    )
-    .await?;
+    if !initialized && assigned.is_none() {
+        return Ok(StepOutcome::AlreadyDone(notes.join("; ")));
+    }
     let becomes = match kind {
         ParaKind::Parachain => "a parachain",
         ParaKind::Parathread => "a parathread",
     };
-    Ok(StepOutcome::Done(format!(
-        "para {para} onboarding{on_core} (genesis from {}); {becomes} in ~2 sessions once its code passes the PVF pre-check",
-        g.from
-    )))
+    notes.push(format!(
+        "{becomes} in ~2 sessions once its code passes the PVF pre-check"
+    ));
+    Ok(StepOutcome::Done(notes.join("; ")))
+}
+
+async fn journal_genesis(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    g: &genesis::Genesis,
+) -> Result<(), OpError> {
+    let code_hash = sp_crypto_hashing::blake2_256(&g.code);
+    let values = [
+        ("genesis_head", format!("0x{}", hex::encode(&g.head))),
+        (
+            "validation_code",
+            format!(
+                "blake2-256 0x{} ({} bytes)",
+                hex::encode(code_hash),
+                g.code.len()
+            ),
+        ),
+        ("genesis_from", g.from.clone()),
+    ];
+    for (key, value) in values {
+        ctx.journal
+            .resolve(&step.id, ctx.intent, key, value)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A parachain needs a core to produce blocks. polkadot 1.25's rococo
+/// assigns one itself in `sudo_schedule_para_initialize` (measured, see
+/// docs/chain.md); a runtime that does not gets `Coretime.assign_core` on a
+/// free core. Returns the core paraform assigned, if it had to.
+async fn ensure_core(ctx: &StepCtx<'_>, step: &Step, para: ParaId) -> Result<Option<u16>, OpError> {
+    let _turn = CORE_CHOICE.lock().await;
+    let (state, details) = ctx.chain.relay_detailed().await?;
+    let lifecycle = state.paras.get(&para).map(|p| p.lifecycle);
+    // Only a para that is (becoming) a parachain; never a parathread.
+    if !matches!(
+        lifecycle,
+        Some(ParaLifecycle::Onboarding | ParaLifecycle::Parachain)
+    ) || details.para_cores.contains_key(&para)
+    {
+        return Ok(None);
+    }
+    let core = free_core(para, &state, &details)?;
+    ctx.journal
+        .resolve(&step.id, ctx.intent, "core", core.core.to_string())
+        .await?;
+    let n = core.core;
+    submit(
+        ctx,
+        step,
+        &SignerRole::Sudo,
+        &Intent::AssignCore { para, core },
+    )
+    .await?;
+    Ok(Some(n))
 }
 
 /// `Some(reason)` when the para is already registered (onboarding counts:
