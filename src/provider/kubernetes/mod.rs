@@ -72,6 +72,9 @@ pub async fn connect(
     })
 }
 
+/// Objects dry-run at once within a group.
+const DRY_RUN_CONCURRENCY: usize = 16;
+
 /// Tunables that are not part of the desired state.
 #[derive(Clone, Debug)]
 pub struct KubernetesOptions {
@@ -453,9 +456,14 @@ impl KubernetesProvider {
         let objects = self.render(req, &addrs, &keys).await?;
         let mut applier = self.applier();
         applier.force_conflicts = force;
-        let mut out = Vec::new();
-        for m in &objects {
-            out.push(applier.diff(m).await.map_err(Self::ssa_err)?);
+        // Independent requests (a GET and a dry-run PATCH per object): a
+        // bounded number in flight, results in render order.
+        let mut out = Vec::with_capacity(objects.len());
+        for chunk in objects.chunks(DRY_RUN_CONCURRENCY) {
+            let diffs = futures::future::try_join_all(chunk.iter().map(|m| applier.diff(m)))
+                .await
+                .map_err(Self::ssa_err)?;
+            out.extend(diffs);
         }
         Ok(out)
     }
