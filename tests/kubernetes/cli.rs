@@ -212,6 +212,19 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
         "released after apply"
     );
 
+    // status: the nodes as the cluster has them.
+    let o = paraform(env, &["status", &dir]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("rpc-0") && stdout(&o).contains("rpc-1"),
+        "{}",
+        text(&o)
+    );
+    let o = paraform(env, &["status", &dir, "--format", "json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status json");
+    assert!(v.to_string().contains("rpc-1"), "{v}");
+
     // Converged: no changes.
     let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
