@@ -135,6 +135,7 @@ impl Session {
         root: Option<SecretString>,
     ) -> LiveChain {
         LiveChain::new(self.provider.clone(), relay_preference(desired), sudo, root)
+            .with_para_nodes(super::live::para_preference(desired))
     }
 
     pub fn kubernetes(&self) -> Option<&KubernetesProvider> {
