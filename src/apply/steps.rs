@@ -268,30 +268,16 @@ async fn register(
     step: &Step,
     members: &[Member],
 ) -> Result<StepOutcome, OpError> {
-    settle_previous(ctx, step).await?;
-    let s = ctx.chain.relay(&[]).await?;
-    let todo: Vec<AccountId> = members
-        .iter()
-        .map(|m| &m.account)
-        .filter(|a| !staying(&s, a) && !s.pending_add.contains(a))
-        .cloned()
-        .collect();
-    if todo.is_empty() {
-        return Ok(StepOutcome::AlreadyDone(
-            "already validators or queued to be added".into(),
-        ));
-    }
-    let n = todo.len();
-    submit(
+    validator_set_change(
         ctx,
         step,
-        &SignerRole::Sudo,
-        &Intent::RegisterValidators(todo),
+        members,
+        |s, a| !staying(s, a) && !s.pending_add.contains(a),
+        "already validators or queued to be added",
+        Intent::RegisterValidators,
+        "queued in ValidatorManager.ValidatorsToAdd (active in ~2 sessions)",
     )
-    .await?;
-    Ok(StepOutcome::Done(format!(
-        "{n} stash(es) queued in ValidatorManager.ValidatorsToAdd (active in ~2 sessions)"
-    )))
+    .await
 }
 
 async fn deregister(
@@ -299,28 +285,41 @@ async fn deregister(
     step: &Step,
     members: &[Member],
 ) -> Result<StepOutcome, OpError> {
+    validator_set_change(
+        ctx,
+        step,
+        members,
+        |s, a| (staying(s, a) || s.pending_add.contains(a)) && !s.pending_retire.contains(a),
+        "not validators, or already queued to retire",
+        Intent::DeregisterValidators,
+        "queued in ValidatorManager.ValidatorsToRetire",
+    )
+    .await
+}
+
+/// One sudo extrinsic for the members whose stash `needs` the change on
+/// the live chain; none left means the change is already in effect.
+async fn validator_set_change(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    members: &[Member],
+    needs: impl Fn(&crate::observe::model::ChainState, &AccountId) -> bool,
+    already: &str,
+    intent: fn(Vec<AccountId>) -> Intent,
+    done: &str,
+) -> Result<StepOutcome, OpError> {
     settle_previous(ctx, step).await?;
     let s = ctx.chain.relay(&[]).await?;
     let todo: Vec<AccountId> = members
         .iter()
         .map(|m| &m.account)
-        .filter(|a| (staying(&s, a) || s.pending_add.contains(a)) && !s.pending_retire.contains(a))
+        .filter(|a| needs(&s, a))
         .cloned()
         .collect();
     if todo.is_empty() {
-        return Ok(StepOutcome::AlreadyDone(
-            "not validators, or already queued to retire".into(),
-        ));
+        return Ok(StepOutcome::AlreadyDone(already.into()));
     }
     let n = todo.len();
-    submit(
-        ctx,
-        step,
-        &SignerRole::Sudo,
-        &Intent::DeregisterValidators(todo),
-    )
-    .await?;
-    Ok(StepOutcome::Done(format!(
-        "{n} stash(es) queued in ValidatorManager.ValidatorsToRetire"
-    )))
+    submit(ctx, step, &SignerRole::Sudo, &intent(todo)).await?;
+    Ok(StepOutcome::Done(format!("{n} stash(es) {done}")))
 }
