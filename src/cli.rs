@@ -344,7 +344,12 @@ fn cmd_plan(args: &PlanArgs, ctx: &Ctx) -> CmdResult {
         let opts = render::Options {
             color: ctx.color && args.format == PlanFormat::Text,
         };
-        print_stdout(&render::render(&plan, args.format.into(), opts))?;
+        // Markdown (a PR comment) is printed once the dry-run section is
+        // known, so both fit GitHub's limit together.
+        let mut markdown_appendix = String::new();
+        if args.format != PlanFormat::Markdown {
+            print_stdout(&render::render(&plan, args.format.into(), opts))?;
+        }
         // What the API server makes of the changed objects (defaults,
         // admission, validation): a rejected manifest fails the plan.
         if let (None, Some(k8s)) = (
@@ -352,9 +357,22 @@ fn cmd_plan(args: &PlanArgs, ctx: &Ctx) -> CmdResult {
             session.as_ref().and_then(|s| s.kubernetes()),
         ) {
             let diffs = server_dry_run(k8s, &desired, &plan).await?;
-            if args.format == PlanFormat::Text && !diffs.is_empty() {
-                print_stdout(&render::dry_run::render(k8s.namespace(), &diffs))?;
+            match args.format {
+                PlanFormat::Text => {
+                    print_stdout(&render::dry_run::render(k8s.namespace(), &diffs))?
+                }
+                PlanFormat::Markdown => {
+                    markdown_appendix =
+                        render::dry_run::markdown(k8s.namespace(), &diffs, DRY_RUN_COMMENT_SHARE)
+                }
+                // JSON and DOT stay the plan alone (machine-read formats).
+                PlanFormat::Json | PlanFormat::Dot => {}
             }
+        }
+
+        if args.format == PlanFormat::Markdown {
+            let body = render::markdown::render_leaving(&plan, markdown_appendix.len());
+            print_stdout(&(body + &markdown_appendix))?;
         }
 
         // Shown above so the reviewer sees what is refused; not saved.
@@ -389,6 +407,9 @@ fn cmd_plan(args: &PlanArgs, ctx: &Ctx) -> CmdResult {
         })
     })
 }
+
+/// At most this much of a PR comment goes to the Kubernetes dry-run.
+const DRY_RUN_COMMENT_SHARE: usize = 16_000;
 
 /// The server-side dry-run of every workload step that creates or updates
 /// a group; nothing is changed in the cluster.

@@ -51,6 +51,50 @@ pub fn render(namespace: &str, steps: &[StepDiffs]) -> String {
     out
 }
 
+/// The same for a pull-request comment: one collapsed section of at most
+/// `budget` bytes (whole lines; a note says how many were cut). Empty if
+/// nothing changes.
+pub fn markdown(namespace: &str, steps: &[StepDiffs], budget: usize) -> String {
+    let text = render(namespace, steps);
+    if text.is_empty() {
+        return text;
+    }
+    let count = |k: DiffKind| {
+        steps
+            .iter()
+            .flat_map(|s| &s.objects)
+            .filter(|o| o.change == k)
+            .count()
+    };
+    let open = format!(
+        "\n<details><summary>Kubernetes server-side dry-run (namespace <code>{namespace}</code>): \
+         {} object(s) to create, {} to update</summary>\n\n```diff\n",
+        count(DiffKind::Create),
+        count(DiffKind::Update)
+    );
+    let close = "```\n\n</details>\n";
+    const NOTE: usize = 120;
+    let room = budget.saturating_sub(open.len() + close.len() + NOTE);
+    let mut body = String::new();
+    let mut dropped = 0;
+    for line in text.trim_start_matches('\n').lines() {
+        if dropped == 0 && body.len() + line.len() + 1 <= room {
+            body.push_str(line);
+            body.push('\n');
+        } else {
+            dropped += 1;
+        }
+    }
+    let mut out = open + &body + close;
+    if dropped > 0 {
+        let _ = writeln!(
+            out,
+            "\n> [!NOTE]\n> The dry-run was cut to fit the comment: {dropped} more lines; run `paraform plan` to see them."
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +131,13 @@ mod tests {
         assert!(!text.contains("+{...}"), "creations are listed, not dumped");
         assert!(!text.contains("rpc-0") && !text.contains("workload.idle"));
         assert_eq!(render("ns", &steps[1..]), "");
+
+        let md = markdown("ns", &steps, 10_000);
+        assert!(md.contains("1 object(s) to create, 1 to update"), "{md}");
+        assert!(md.contains("```diff\n") && md.trim_end().ends_with("</details>"));
+        let cut = markdown("ns", &steps, 330);
+        assert!(cut.len() <= 330, "{} bytes", cut.len());
+        assert!(cut.contains("more lines"), "{cut}");
+        assert_eq!(markdown("ns", &steps[1..], 10_000), "");
     }
 }

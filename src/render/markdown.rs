@@ -21,6 +21,15 @@ pub fn render(plan: &Plan) -> String {
     render_with_limit(plan, GITHUB_COMMENT_LIMIT - HEADROOM)
 }
 
+/// The comment with `reserved` bytes left free for a section the caller
+/// appends (the Kubernetes dry-run).
+pub fn render_leaving(plan: &Plan, reserved: usize) -> String {
+    render_with_limit(
+        plan,
+        (GITHUB_COMMENT_LIMIT - HEADROOM).saturating_sub(reserved),
+    )
+}
+
 /// Render within `limit` bytes (bytes ≥ characters, so this is conservative).
 pub fn render_with_limit(plan: &Plan, limit: usize) -> String {
     let mut head = String::new();

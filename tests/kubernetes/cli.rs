@@ -180,6 +180,17 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     assert!(!out.contains("//paraform-k8s-test") && !out.contains("//Alice"));
     assert!(sts.get_opt("rpc").await.unwrap().is_none(), "plan wrote");
 
+    // The PR comment carries the dry-run too, collapsed.
+    let o = paraform(env, &["plan", &dir, "--format", "markdown"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let md = stdout(&o);
+    assert!(md.starts_with("## paraform plan for `k8s-test`"), "{md}");
+    assert!(
+        md.contains("<summary>Kubernetes server-side dry-run")
+            && md.contains(&format!("+ StatefulSet/{ns}/rpc")),
+        "{md}"
+    );
+
     // apply: objects, rollout (pods made Ready here), state in the cluster.
     let kubelet = fake_kubelet(env);
     let o = paraform(env, &["apply", &dir, "--auto-approve", "--pod-readiness"]).await;
