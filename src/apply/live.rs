@@ -18,9 +18,9 @@ use crate::chain::{calls, read};
 use crate::observe::model::{ChainState, ParachainState};
 use crate::provider::Provider;
 use crate::spec::ids::{AccountId, ChainSide, NodeName, ParaId};
-use crate::spec::model::{Desired, Role};
+use crate::spec::model::{Desired, Role, SessionKeyPolicy};
 use secrecy::SecretString;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +36,18 @@ pub struct LiveChain {
     /// Nodes to reach each para through, in order of preference.
     para_nodes: BTreeMap<ParaId, Vec<NodeName>>,
     para_clients: tokio::sync::Mutex<BTreeMap<ParaId, ChainClient>>,
+    /// Validators with `session_keys = "derived"`.
+    derived_keys: BTreeSet<NodeName>,
+}
+
+/// The validators whose session keys are derived from the root, not rotated.
+pub fn derived_key_nodes(desired: &Desired) -> BTreeSet<NodeName> {
+    desired
+        .groups
+        .iter()
+        .filter(|g| g.session_keys == SessionKeyPolicy::Derived)
+        .flat_map(|g| g.nodes.iter().map(|n| n.name.clone()))
+        .collect()
 }
 
 /// Each para's nodes in the order chain access prefers them: rpc nodes,
@@ -85,7 +97,14 @@ impl LiveChain {
             client: tokio::sync::Mutex::new(None),
             para_nodes: BTreeMap::new(),
             para_clients: tokio::sync::Mutex::new(BTreeMap::new()),
+            derived_keys: BTreeSet::new(),
         }
+    }
+
+    /// Nodes whose session keys are derived and inserted, never rotated.
+    pub fn with_derived_keys(mut self, nodes: BTreeSet<NodeName>) -> Self {
+        self.derived_keys = nodes;
+        self
     }
 
     /// The nodes to reach each para through (see [`para_preference`]).
@@ -296,7 +315,38 @@ impl ChainOps for LiveChain {
         node: &NodeName,
         owner: &AccountId,
     ) -> Result<GeneratedKeys, OpError> {
-        Ok(self.node(node).await?.rotate_keys_with_owner(owner).await?)
+        use crate::chain::session_keys::{self, KeySource, RELAY_SESSION_KEYS};
+        let rpc = self.node(node).await?;
+        let root = self.root.as_ref();
+        if self.derived_keys.contains(node) {
+            let root = root.ok_or_else(|| {
+                OpError::Secret(format!(
+                    "{node} has session_keys = \"derived\": set [secrets] derivation_root"
+                ))
+            })?;
+            let keys = session_keys::insert_derived_session_keys(
+                &rpc,
+                root,
+                node.as_str(),
+                owner,
+                RELAY_SESSION_KEYS,
+            )
+            .await?;
+            return Ok(keys);
+        }
+        let (keys, source) = session_keys::obtain_session_keys(
+            &rpc,
+            owner,
+            root.map(|r| (r, node.as_str())),
+            RELAY_SESSION_KEYS,
+        )
+        .await?;
+        if source == KeySource::Inserted {
+            tracing::warn!(
+                "{node} has no author_rotateKeysWithOwner: inserted session keys derived from the root instead"
+            );
+        }
+        Ok(keys)
     }
 
     async fn has_session_keys(&self, node: &NodeName, keys: &[u8]) -> Result<bool, OpError> {

@@ -136,6 +136,7 @@ impl Session {
     ) -> LiveChain {
         LiveChain::new(self.provider.clone(), relay_preference(desired), sudo, root)
             .with_para_nodes(super::live::para_preference(desired))
+            .with_derived_keys(super::live::derived_key_nodes(desired))
     }
 
     pub fn kubernetes(&self) -> Option<&KubernetesProvider> {

@@ -88,6 +88,9 @@ struct ChainDouble {
     /// The runtime assigns a new core when it onboards a parachain (as
     /// polkadot 1.25's rococo does); otherwise paraform must.
     auto_core: std::sync::atomic::AtomicBool,
+    /// Session keys derived per node (`session_keys = "derived"`): the same
+    /// keys every time, instead of fresh ones per rotation.
+    derived_keys: std::sync::atomic::AtomicBool,
 }
 
 fn kind(i: &Intent) -> &'static str {
@@ -311,8 +314,11 @@ impl ChainOps for ChainDouble {
         node: &NodeName,
         _owner: &AccountId,
     ) -> Result<GeneratedKeys, OpError> {
-        let n = self.nonce.fetch_add(1, Ordering::SeqCst) as u8;
-        let keys = vec![n; 8];
+        let keys = if self.derived_keys.load(Ordering::SeqCst) {
+            node.as_str().as_bytes().to_vec()
+        } else {
+            vec![self.nonce.fetch_add(1, Ordering::SeqCst) as u8; 8]
+        };
         self.keystores
             .lock()
             .unwrap()
@@ -565,6 +571,45 @@ async fn a_fresh_plan_runs_in_dependency_order_and_a_rerun_does_nothing() {
         r2.results[&StepId("validators.register".into())],
         StepResult::AlreadyDone { .. }
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_keystore_gets_derived_keys_back_without_a_new_set_keys() {
+    for derived in [true, false] {
+        let d = desired();
+        let plan = fresh_plan(&d);
+        let (p, c) = (ProviderDouble::default(), ChainDouble::live());
+        c.derived_keys.store(derived, Ordering::SeqCst);
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStateStore::new(dir.path(), "local");
+        assert!(run(&plan, &d, &p, &c, &store).await.ok());
+        assert_eq!(c.landed_of("set_keys"), 2);
+
+        // validator-0 restarts with an empty (in-memory) keystore.
+        c.keystores
+            .lock()
+            .unwrap()
+            .remove(&NodeName::new("validator-0"));
+        let r = run(&plan, &d, &p, &c, &store).await;
+        assert!(r.ok(), "{:?}", r.failures);
+        let keys = StepId("keys.validator-0".into());
+        if derived {
+            assert_eq!(c.landed_of("set_keys"), 2, "the chain already has them");
+            assert!(
+                matches!(&r.results[&keys], StepResult::Done { note } if note.contains("already holds them")),
+                "{:?}",
+                r.results[&keys]
+            );
+        } else {
+            assert_eq!(c.landed_of("set_keys"), 3, "rotated keys are new keys");
+        }
+        assert!(c
+            .keystores
+            .lock()
+            .unwrap()
+            .get(&NodeName::new("validator-0"))
+            .is_some_and(|k| !k.is_empty()));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

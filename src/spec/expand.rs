@@ -237,6 +237,11 @@ fn group(
             KeystoreKind::Memory
         }),
         node_key: raw.node_key.unwrap_or(NodeKeyPolicy::Derived),
+        session_keys: raw
+            .session_keys
+            .as_ref()
+            .map(|s| *s.get_ref())
+            .unwrap_or_default(),
         p2p: raw.p2p.unwrap_or(Exposure::ClusterIP),
         rpc: raw.rpc.unwrap_or(Exposure::ClusterIP),
         relay_flags: raw

@@ -142,6 +142,20 @@ pub enum KeystoreKind {
     Volume,
 }
 
+/// Where a validator's session keys come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKeyPolicy {
+    /// The node generates fresh keys (`author_rotateKeysWithOwner`); keys
+    /// derived from the root are inserted only where a node lacks that RPC.
+    #[default]
+    Rotate,
+    /// Always the keys derived from `<root>//<node>//<key type>`, inserted
+    /// over RPC: a node that lost its keystore gets the same keys back, with
+    /// no new `Session.set_keys`.
+    Derived,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKeyPolicy {
@@ -206,6 +220,9 @@ pub struct Group {
     pub rpc: Exposure,
     /// Collators: flags for the embedded relay node (after `--`).
     pub relay_flags: Vec<String>,
+    /// Managed relay validators: rotated or derived session keys.
+    #[serde(default)]
+    pub session_keys: SessionKeyPolicy,
 }
 
 /// One expanded node.

@@ -8,6 +8,7 @@
 
 use super::model::{
     CollatorMode, Consensus, Exposure, KeystoreKind, NodeKeyPolicy, OnboardMode, Role,
+    SessionKeyPolicy,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -111,6 +112,7 @@ pub struct RawGroup {
     #[serde(default)]
     pub storage: RawStorage,
     pub keystore: Option<KeystoreKind>,
+    pub session_keys: Option<Spanned<SessionKeyPolicy>>,
     pub node_key: Option<NodeKeyPolicy>,
     pub p2p: Option<Exposure>,
     pub rpc: Option<Exposure>,

@@ -8,7 +8,7 @@
 use super::diagnostic::{Loc, SourceFile, SpecDiagnostic};
 use super::ids::{ChainSide, ParaId};
 use super::load::{Origin, ParsedFile};
-use super::model::{CollatorMode, Consensus, OnboardMode, Role, SecretRef};
+use super::model::{CollatorMode, Consensus, OnboardMode, Role, SecretRef, SessionKeyPolicy};
 use super::schema::*;
 use super::secrets::{parse_ref, RefError};
 use std::collections::BTreeMap;
@@ -834,6 +834,21 @@ fn check_groups(m: &Merged<'_>, problems: &mut Vec<SpecDiagnostic>) {
                     .at(ga.loc(), "authorities author blocks")
                     .and_at(role_loc(), format!("role {}", r.as_str()))
                     .help("only validators (and collators) can be genesis authorities: set role = \"validator\", or remove genesis_authorities"),
+                );
+            }
+        }
+
+        if let Some(sk) = raw.session_keys.as_ref().map(|x| g.at.sub(x)) {
+            let managed_validator =
+                g.para.is_none() && role == Some(Role::Validator) && !g.genesis();
+            if *sk.get() == SessionKeyPolicy::Derived && !managed_validator {
+                problems.push(
+                    SpecDiagnostic::new(
+                        "session_keys_unused",
+                        format!("group `{gname}` sets session_keys but paraform sets no session keys for it"),
+                    )
+                    .at(sk.loc(), "only for validators paraform registers")
+                    .help("session_keys applies to [[relay.group]] validators without genesis_authorities: remove it here"),
                 );
             }
         }

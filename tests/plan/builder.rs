@@ -98,6 +98,7 @@ impl DesiredBuilder {
             p2p: Exposure::ClusterIP,
             rpc: Exposure::ClusterIP,
             relay_flags: vec![],
+            session_keys: Default::default(),
         });
         if let ChainSide::Para(id) = chain {
             if let Some(p) = self.d.parachains.iter_mut().find(|p| p.id == id) {

@@ -56,6 +56,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("missing_chain_spec", "missing_file", "network.toml:6"),
     ("missing_secrets", "missing_secret", "network.toml:9"),
     ("bad_names", "bad_name", "network.toml:2"),
+    (
+        "session_keys_on_rpc",
+        "session_keys_unused",
+        "network.toml:21",
+    ),
 ];
 
 #[test]
