@@ -498,5 +498,34 @@ async fn executor_onboards_and_offboards_paras_on_a_real_relay() {
             r.results[&step.id]
         );
     }
+
+    // Session keys through LiveChain on the real node: rotated keys are new
+    // every time; with `session_keys = "derived"` they are the root's keys,
+    // the same every time, and the node holds them.
+    use paraform::apply::ChainOps;
+    use paraform::chain::session_keys::{derive_session_keys, RELAY_SESSION_KEYS};
+    let bob = NodeName::new("bob");
+    let owner = AccountId([7; 32]);
+    let r1 = chain.rotate_keys(&bob, &owner).await.expect("rotate");
+    let r2 = chain.rotate_keys(&bob, &owner).await.expect("rotate");
+    assert_ne!(r1.keys, r2.keys, "rotation generates fresh keys");
+    let root = SecretString::from("//paraform-test".to_string());
+    let derived = LiveChain::new(
+        provider.clone(),
+        vec![NodeName::new("alice"), bob.clone()],
+        None,
+        Some(root.clone()),
+    )
+    .with_derived_keys([bob.clone()].into_iter().collect());
+    let d1 = derived.rotate_keys(&bob, &owner).await.expect("derived");
+    let d2 = derived
+        .rotate_keys(&bob, &owner)
+        .await
+        .expect("derived again");
+    assert_eq!(d1.keys, d2.keys, "derived keys are stable");
+    let expected = derive_session_keys(&root, "bob", &owner, RELAY_SESSION_KEYS).unwrap();
+    assert_eq!(d1.keys, expected.keys);
+    assert!(derived.has_session_keys(&bob, &d1.keys).await.unwrap());
+
     eprintln!("test took {:.1}s", t0.elapsed().as_secs_f32());
 }
