@@ -270,7 +270,9 @@ pub fn run(cli: Cli) -> ExitCode {
 fn init_tracing(verbose: u8, ansi: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn",
+        // kube logs its own request failures at error level; paraform
+        // reports them itself, once, with context.
+        0 => "warn,kube_client=off",
         1 => "info",
         2 => "debug",
         _ => "trace",
@@ -532,7 +534,7 @@ pub fn read_observed(path: &Path) -> Result<Observed, Report> {
 pub async fn open_session(desired: &Desired, cluster: &ClusterOptions) -> Result<Session, Report> {
     Session::open(desired, cluster)
         .await
-        .map_err(|e| CliError::NotAvailable(e.to_string()).into())
+        .map_err(|e| CliError::Provider(e.to_string()).into())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

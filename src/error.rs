@@ -110,10 +110,11 @@ pub enum CliError {
     )]
     Stale(#[from] crate::plan::artifact::Stale),
 
-    /// A command whose machinery is not built yet: one clear line, no fake output.
+    /// The network's provider or state backend cannot be reached (a
+    /// cluster that does not answer, a kubeconfig that does not load).
     #[error("{0}")]
-    #[diagnostic(code(paraform::not_available))]
-    NotAvailable(String),
+    #[diagnostic(code(paraform::provider))]
+    Provider(String),
 
     #[error("{0}")]
     #[diagnostic(code(paraform::usage))]

@@ -629,3 +629,74 @@ fn fixture_local_running() {
     assert!(text.contains("Pending (not drift)"), "{text}");
     assert!(!text.contains("workload.validator "), "{text}");
 }
+
+/// A kubernetes network whose cluster does not answer: one clear error
+/// naming the API server, exit 1, nothing on stdout, no panic.
+#[test]
+fn an_unreachable_cluster_is_one_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = tmp.path().join("net");
+    std::fs::create_dir_all(&net).unwrap();
+    std::fs::write(
+        net.join("network.toml"),
+        r#"
+[network]
+name = "gone"
+provider = "kubernetes"
+namespace = "gone"
+
+[relay]
+chain = "rococo-local"
+image = "docker.io/parity/polkadot:stable2509"
+
+[[relay.group]]
+name = "rpc"
+role = "rpc"
+"#,
+    )
+    .unwrap();
+    // Port 9 (discard) on loopback: nothing listens there.
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        r#"apiVersion: v1
+kind: Config
+clusters:
+- name: gone
+  cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}
+contexts:
+- name: gone
+  context: {cluster: gone, user: ci}
+current-context: gone
+users:
+- name: ci
+  user: {token: not-a-real-token}
+"#,
+    )
+    .unwrap();
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["lock", "status"],
+    ] {
+        let out = paraform()
+            .args(args)
+            .arg(&net)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: nothing planned or applied"
+        );
+        assert!(
+            err.contains("https://127.0.0.1:9") && err.contains("--kubeconfig"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.matches("Connect").count(), 1, "reported once: {err}");
+    }
+}

@@ -85,10 +85,22 @@ impl Session {
                     cluster.context.as_deref(),
                 )
                 .await?;
+                let server = config.cluster_url.to_string();
                 let client =
                     kube::Client::try_from(config.clone()).map_err(|e| ProviderError::Command {
-                        command: "connect to the Kubernetes API".into(),
+                        command: format!("connect to the Kubernetes API at {server}"),
                         reason: e.to_string(),
+                    })?;
+                // One cheap request first, so an unreachable or refusing
+                // cluster is one clear error naming it, whatever the command.
+                client
+                    .apiserver_version()
+                    .await
+                    .map_err(|e| ProviderError::Command {
+                        command: format!("reach the Kubernetes API at {server}"),
+                        reason: format!(
+                            "{e} (check --kubeconfig / --context / KUBECONFIG, and that the cluster is up)"
+                        ),
                     })?;
                 let options = KubernetesOptions {
                     force_conflicts: cluster.force_conflicts,

@@ -45,20 +45,28 @@ pub async fn load_config(
         context: context.map(str::to_string),
         ..Default::default()
     };
-    match kubeconfig {
+    let mut config = match kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
                 .map_err(|e| err(format!("{}: {e}", path.display())))?;
             kube::Config::from_custom_kubeconfig(kc, &opts)
                 .await
-                .map_err(|e| err(format!("{}: {e}", path.display())))
+                .map_err(|e| err(format!("{}: {e}", path.display())))?
         }
         None if context.is_some() => kube::Config::from_kubeconfig(&opts)
             .await
-            .map_err(|e| err(e.to_string())),
-        None => kube::Config::infer().await.map_err(|e| err(e.to_string())),
-    }
+            .map_err(|e| err(e.to_string()))?,
+        None => kube::Config::infer().await.map_err(|e| err(e.to_string()))?,
+    };
+    // paraform never watches: a request that hangs is an error, soon (kube's
+    // defaults, 30 s to connect and 295 s to read, suit long watches).
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    config.read_timeout = Some(READ_TIMEOUT);
+    Ok(config)
 }
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A client for [`load_config`]'s cluster.
 pub async fn connect(
