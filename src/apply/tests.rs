@@ -1095,17 +1095,28 @@ async fn an_onboarding_lost_in_flight_lands_once_and_a_refused_one_fails() {
     assert_eq!(c.landed_of("onboard"), 0);
 }
 
+/// A collator group `para-collator` of PARA (a copy of the first group).
+fn add_collator_group(d: &mut Desired) {
+    let mut group = d.groups[0].clone();
+    group.name = GroupName::new("para-collator");
+    group.chain = ChainSide::Para(PARA);
+    group.role = crate::spec::model::Role::Collator;
+    d.groups.push(group);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_without_an_obtainable_genesis_fails_saying_what_to_configure() {
     let mut d = desired();
     let c = chain_with_paras(&[]);
     let p = ProviderDouble::default();
-    let (_dir, store) = new_store();
     let mut o = opts();
     o.attempts = 1;
-    let exec = |plan: Plan, d: Desired, store: LocalStateStore| {
+    // One onboarding step of PARA, on a fresh journal.
+    let onboard = |genesis: GenesisSource, d: Desired| {
         let (c, p, o) = (&c, &p, o.clone());
         async move {
+            let (_dir, store) = new_store();
+            let plan = plan_of(vec![onboard_step(PARA, OnboardMode::Parachain, genesis)]);
             let journal = Journal::new(&store, store.load().await.unwrap());
             let progress = Progress::quiet();
             Executor {
@@ -1122,16 +1133,7 @@ async fn onboarding_without_an_obtainable_genesis_fails_saying_what_to_configure
         }
     };
     // No node of the para answers and no collator group could export it.
-    let r = exec(
-        plan_of(vec![onboard_step(
-            PARA,
-            OnboardMode::Parachain,
-            GenesisSource::Collator,
-        )]),
-        d.clone(),
-        store,
-    )
-    .await;
+    let r = onboard(GenesisSource::Collator, d.clone()).await;
     assert_eq!(r.failures.len(), 1);
     let e = &r.failures[0].1;
     assert!(
@@ -1148,17 +1150,7 @@ async fn onboarding_without_an_obtainable_genesis_fails_saying_what_to_configure
     let raw = GenesisSource::RawSpec {
         path: "para.raw.json".into(),
     };
-    let (_s, store) = new_store();
-    let r = exec(
-        plan_of(vec![onboard_step(
-            PARA,
-            OnboardMode::Parachain,
-            raw.clone(),
-        )]),
-        d.clone(),
-        store,
-    )
-    .await;
+    let r = onboard(raw.clone(), d.clone()).await;
     let e = &r.failures[0].1;
     assert!(
         e.contains("genesis state root") && e.contains("genesis = \"collator\""),
@@ -1166,23 +1158,9 @@ async fn onboarding_without_an_obtainable_genesis_fails_saying_what_to_configure
     );
 
     // With a collator group whose binary cannot export: the failure says so.
-    let mut group = d.groups[0].clone();
-    group.name = GroupName::new("para-collator");
-    group.chain = ChainSide::Para(PARA);
-    group.role = crate::spec::model::Role::Collator;
-    group.command = "polkadot-parachain".into();
-    d.groups.push(group);
-    let (_s, store) = new_store();
-    let r = exec(
-        plan_of(vec![onboard_step(
-            PARA,
-            OnboardMode::Parachain,
-            raw.clone(),
-        )]),
-        d.clone(),
-        store,
-    )
-    .await;
+    add_collator_group(&mut d);
+    d.groups.last_mut().unwrap().command = "polkadot-parachain".into();
+    let r = onboard(raw.clone(), d.clone()).await;
     let e = &r.failures[0].1;
     assert!(
         e.contains("polkadot-parachain export-genesis-head --chain para.raw.json"),
@@ -1195,13 +1173,7 @@ async fn onboarding_without_an_obtainable_genesis_fails_saying_what_to_configure
         .lock()
         .unwrap()
         .insert("export-genesis-head".into(), b"0xabcdef\n".to_vec());
-    let (_s, store) = new_store();
-    let r = exec(
-        plan_of(vec![onboard_step(PARA, OnboardMode::Parachain, raw)]),
-        d.clone(),
-        store,
-    )
-    .await;
+    let r = onboard(raw, d.clone()).await;
     assert!(r.ok(), "{:?}", r.failures);
     match &landed_intents(&c, "onboard")[..] {
         [Intent::OnboardPara {
@@ -1219,11 +1191,7 @@ async fn onboarding_without_an_obtainable_genesis_fails_saying_what_to_configure
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn genesis_from_a_collator_falls_back_to_the_binarys_export_and_says_so() {
     let mut d = desired();
-    let mut group = d.groups[0].clone();
-    group.name = GroupName::new("para-collator");
-    group.chain = ChainSide::Para(PARA);
-    group.role = crate::spec::model::Role::Collator;
-    d.groups.push(group);
+    add_collator_group(&mut d);
     let c = chain_with_paras(&[]);
     let p = ProviderDouble::default();
     p.exports

@@ -83,6 +83,16 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The node container of the `rpc` StatefulSet, as live.
+async fn node_container(sts: &Api<StatefulSet>) -> k8s_openapi::api::core::v1::Container {
+    let live = sts.get("rpc").await.expect("StatefulSet rpc");
+    let pod = live
+        .spec
+        .and_then(|s| s.template.spec)
+        .expect("pod template");
+    pod.containers.into_iter().next().expect("a container")
+}
+
 /// `kubectl edit`: a strategic merge patch under another field manager.
 async fn edit_by_hand<K>(api: &Api<K>, name: &str, patch: &serde_json::Value)
 where
@@ -279,18 +289,7 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     )
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let image = sts
-        .get("rpc")
-        .await
-        .unwrap()
-        .spec
-        .unwrap()
-        .template
-        .spec
-        .unwrap()
-        .containers[0]
-        .image
-        .clone();
+    let image = node_container(&sts).await.image;
     assert_eq!(
         image.as_deref(),
         Some("registry.invalid/paraform-test/polkadot:none")
@@ -327,15 +326,8 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("stale") && err.contains("rpc"), "{}", text(&o));
     assert!(
-        sts.get("rpc")
+        node_container(&sts)
             .await
-            .unwrap()
-            .spec
-            .unwrap()
-            .template
-            .spec
-            .unwrap()
-            .containers[0]
             .command
             .iter()
             .flatten()
