@@ -56,7 +56,9 @@ pub async fn load_config(
         None if context.is_some() => kube::Config::from_kubeconfig(&opts)
             .await
             .map_err(|e| err(e.to_string()))?,
-        None => kube::Config::infer().await.map_err(|e| err(e.to_string()))?,
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| err(e.to_string()))?,
     };
     // paraform never watches: a request that hangs is an error, soon (kube's
     // defaults, 30 s to connect and 295 s to read, suit long watches).
