@@ -84,7 +84,8 @@ pub enum Verdict {
     InSync,
     /// At least one cluster or chain difference: exit 2.
     Drift,
-    /// A chain could not be read: the comparison is incomplete, exit 1.
+    /// A chain could not be read and the cluster shows no difference: the
+    /// comparison is incomplete, exit 1.
     Incomplete,
 }
 
@@ -116,7 +117,13 @@ impl DriftReport {
             }
         }
         let unobserved = unobserved(observed);
-        let verdict = if !unobserved.is_empty() {
+        // Cluster differences come from the provider, not the chain: they
+        // are drift even when a chain could not be read (the report still
+        // lists what was not). Without them, an unread chain leaves the
+        // check incomplete — "in sync" would be a guess.
+        let verdict = if !cluster.is_empty() {
+            Verdict::Drift
+        } else if !unobserved.is_empty() {
             Verdict::Incomplete
         } else if plan.steps.is_empty() {
             Verdict::InSync

@@ -259,16 +259,11 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let edited = format!("changed outside paraform: StatefulSet/{ns}/rpc");
     assert!(stdout(&o).contains(&edited), "{}", text(&o));
-    // `drift` reports it too; with no kubelet here no node RPC answers, so
-    // the chain is unread and the check ends incomplete (exit 1), not "in sync".
+    // `drift` reports it too (exit 2): with no kubelet here no node RPC
+    // answers and the chain is unread, but a cluster difference is drift.
     let o = paraform(env, &["drift", &dir]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(stdout(&o).contains(&edited), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("drift check incomplete"),
-        "{}",
-        text(&o)
-    );
     // Taking the field back from another manager needs consent.
     let o = paraform(env, &["apply", &dir, "--auto-approve", "--pod-readiness"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));

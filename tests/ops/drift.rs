@@ -128,6 +128,21 @@ fn an_unreadable_chain_makes_the_check_incomplete() {
 }
 
 #[test]
+fn cluster_drift_is_drift_even_when_a_chain_is_unread() {
+    let d = paras();
+    let mut o = relay_unreachable(&d);
+    // A workload whose nodes all stopped: provider-side, certain.
+    let w = o.workloads.values_mut().next().expect("a workload");
+    for n in &mut w.nodes {
+        n.running = false;
+    }
+    let (_, r) = report(&d, &o);
+    assert_eq!(r.verdict, Verdict::Drift);
+    assert!(!r.cluster.is_empty());
+    assert_eq!(r.unobserved.len(), 1, "the unread chain is still reported");
+}
+
+#[test]
 fn a_fresh_network_is_drift_not_an_error() {
     let d = paras();
     let (plan, r) = report(&d, &Observed::empty());
