@@ -102,6 +102,24 @@ impl KubernetesStateStore {
         self
     }
 
+    /// Metadata of the Lease or state ConfigMap; with the live object's
+    /// resourceVersion the write is a compare-and-swap.
+    fn meta(
+        &self,
+        name: String,
+        annotations: BTreeMap<String, String>,
+        resource_version: Option<String>,
+    ) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name),
+            namespace: Some(self.namespace.clone()),
+            labels: Some(self.labels()),
+            annotations: Some(annotations),
+            resource_version,
+            ..Default::default()
+        }
+    }
+
     fn leases(&self) -> Api<Lease> {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
@@ -201,16 +219,12 @@ impl KubernetesStateStore {
             let mut annotations = BTreeMap::new();
             annotations.insert(ANN_FENCING.to_string(), generation.to_string());
             let cm = ConfigMap {
-                metadata: ObjectMeta {
-                    name: Some(self.cm_name()),
-                    namespace: Some(self.namespace.clone()),
-                    labels: Some(self.labels()),
-                    annotations: Some(annotations),
-                    resource_version: live
-                        .as_ref()
+                metadata: self.meta(
+                    self.cm_name(),
+                    annotations,
+                    live.as_ref()
                         .and_then(|c| c.metadata.resource_version.clone()),
-                    ..Default::default()
-                },
+                ),
                 data: Some(
                     [(STATE_KEY.to_string(), json.clone())]
                         .into_iter()
@@ -277,16 +291,12 @@ impl KubernetesStateStore {
             serde_json::to_string(info).map_err(|e| api_err("encode lock info", e))?,
         );
         let lease = Lease {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                namespace: Some(self.namespace.clone()),
-                labels: Some(self.labels()),
-                annotations: Some(annotations),
-                resource_version: live
-                    .as_ref()
+            metadata: self.meta(
+                name.clone(),
+                annotations,
+                live.as_ref()
                     .and_then(|l| l.metadata.resource_version.clone()),
-                ..Default::default()
-            },
+            ),
             spec: Some(LeaseSpec {
                 holder_identity: Some(info.id.clone()),
                 lease_duration_seconds: Some(
