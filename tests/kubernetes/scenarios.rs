@@ -73,7 +73,7 @@ async fn versions_of(env: &Env, selector: &str) -> BTreeMap<String, String> {
 }
 
 pub async fn ssa_create_noop_update_prune(env: &Env) {
-    let desired = env.network(VALIDATORS_3);
+    let desired = env.network(&validators(3, "parachain=debug"));
     let p = env.provider(&desired, |_| {});
     let req = request(&desired, "validator");
 
@@ -114,7 +114,7 @@ pub async fn ssa_create_noop_update_prune(env: &Env) {
     );
 
     // Update: only the StatefulSet changes.
-    let traced = env.network(VALIDATORS_3_TRACE);
+    let traced = env.network(&validators(3, "parachain=trace"));
     let p2 = env.provider(&traced, |_| {});
     let upd = p2
         .apply_group(&request(&traced, "validator"))
@@ -143,7 +143,7 @@ pub async fn ssa_create_noop_update_prune(env: &Env) {
     );
 
     // Prune: one node fewer removes its Services and key, nothing else.
-    let two = env.network(VALIDATORS_2);
+    let two = env.network(&validators(2, "parachain=debug"));
     let p3 = env.provider(&two, |_| {});
     p3.apply_group(&request(&two, "validator"))
         .await
@@ -214,7 +214,7 @@ pub async fn foreign_objects_untouched(env: &Env) {
     .unwrap();
     let s = svcs.create(&pp, &squatter).await.expect("create squatter");
 
-    let desired = env.network(VALIDATORS_3);
+    let desired = env.network(&validators(3, "parachain=debug"));
     let p = env.provider(&desired, |_| {});
     let req = request(&desired, "validator");
     let err = p
@@ -254,7 +254,7 @@ pub async fn foreign_objects_untouched(env: &Env) {
 }
 
 pub async fn conflicting_field_manager(env: &Env) {
-    let desired = env.network(VALIDATORS_3);
+    let desired = env.network(&validators(3, "parachain=debug"));
     let p = env.provider(&desired, |_| {});
     let req = request(&desired, "validator");
     p.apply_group(&req).await.expect("apply");
@@ -297,7 +297,7 @@ pub async fn conflicting_field_manager(env: &Env) {
 }
 
 pub async fn dry_run_shows_server_defaults(env: &Env) {
-    let desired = env.network(VALIDATORS_3);
+    let desired = env.network(&validators(3, "parachain=debug"));
     let p = env.provider(&desired, |_| {});
     let req = request(&desired, "validator");
     let plan = p.plan_workload(&req).await.expect("dry run");
@@ -360,7 +360,7 @@ pub async fn dry_run_shows_server_defaults(env: &Env) {
         "{plan:?}"
     );
 
-    let traced = env.network(VALIDATORS_3_TRACE);
+    let traced = env.network(&validators(3, "parachain=trace"));
     let p2 = env.provider(&traced, |_| {});
     let plan = p2
         .plan_workload(&request(&traced, "validator"))

@@ -196,41 +196,22 @@ pub fn request(desired: &Desired, group: &str) -> WorkloadRequest {
     }
 }
 
-pub const VALIDATORS_3: &str = r#"
+/// One validator group `validator` of `replicas` nodes logging `log`.
+pub fn validators(replicas: u32, log: &str) -> String {
+    format!(
+        r#"
 [[relay.group]]
 name = "validator"
 role = "validator"
-replicas = 3
+replicas = {replicas}
 node_key = "derived"
 rpc = "ClusterIP"
 p2p = "NodePort"
-log = ["parachain=debug"]
-storage = { database = "paritydb", size = "1Gi" }
-"#;
-
-pub const VALIDATORS_2: &str = r#"
-[[relay.group]]
-name = "validator"
-role = "validator"
-replicas = 2
-node_key = "derived"
-rpc = "ClusterIP"
-p2p = "NodePort"
-log = ["parachain=debug"]
-storage = { database = "paritydb", size = "1Gi" }
-"#;
-
-pub const VALIDATORS_3_TRACE: &str = r#"
-[[relay.group]]
-name = "validator"
-role = "validator"
-replicas = 3
-node_key = "derived"
-rpc = "ClusterIP"
-p2p = "NodePort"
-log = ["parachain=trace"]
-storage = { database = "paritydb", size = "1Gi" }
-"#;
+log = ["{log}"]
+storage = {{ database = "paritydb", size = "1Gi" }}
+"#
+    )
+}
 
 pub const FULL_1: &str = r#"
 [[relay.group]]
