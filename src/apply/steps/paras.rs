@@ -7,7 +7,7 @@ use super::{genesis, settle_previous, submit, StepCtx, StepOutcome};
 use crate::apply::ops::{CoreAssignment, Intent, OpError, SignerRole};
 use crate::chain::calls::ParaKind;
 use crate::chain::read::RelayDetails;
-use crate::observe::model::{ChainState, ParaLifecycle};
+use crate::observe::model::{ChainState, ParaLifecycle, ParachainState};
 use crate::plan::{Member, Step};
 use crate::spec::ids::{AccountId, ParaId};
 use crate::spec::model::{GenesisSource, OnboardMode};
@@ -232,30 +232,7 @@ pub async fn register_collators(
     settle_previous(ctx, step).await?;
     let s = ctx.chain.para(para).await?;
     if invulnerable {
-        let todo: Vec<AccountId> = members
-            .iter()
-            .map(|m| &m.account)
-            .filter(|a| !s.invulnerables.contains(a))
-            .cloned()
-            .collect();
-        if todo.is_empty() {
-            return Ok(StepOutcome::AlreadyDone(
-                "already in CollatorSelection.Invulnerables".into(),
-            ));
-        }
-        ensure_sudo(ctx, s.sudo_key.as_ref(), &format!("para {para}"))?;
-        let n = todo.len();
-        submit(
-            ctx,
-            step,
-            &SignerRole::Sudo,
-            &Intent::AddInvulnerables { para, who: todo },
-        )
-        .await
-        .map_err(|e| keys_hint(e, para))?;
-        return Ok(StepOutcome::Done(format!(
-            "{n} collator(s) added to CollatorSelection.Invulnerables of para {para}"
-        )));
+        return change_invulnerables(ctx, step, para, &s, members, true).await;
     }
     let todo: Vec<&Member> = members
         .iter()
@@ -301,28 +278,51 @@ pub async fn deregister_collators(
     let s = ctx.chain.para(para).await?;
     // Only invulnerables are removed: CollatorSelection kicks a candidate
     // that stops producing blocks by itself.
+    change_invulnerables(ctx, step, para, &s, members, false).await
+}
+
+/// One `Sudo.sudo` extrinsic on the para for the members whose place in
+/// `CollatorSelection.Invulnerables` must change (`add`: not in it yet;
+/// otherwise: still in it); none left means it is already in effect.
+async fn change_invulnerables(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    para: ParaId,
+    s: &ParachainState,
+    members: &[Member],
+    add: bool,
+) -> Result<StepOutcome, OpError> {
     let todo: Vec<AccountId> = members
         .iter()
         .map(|m| &m.account)
-        .filter(|a| s.invulnerables.contains(a))
+        .filter(|a| s.invulnerables.contains(a) != add)
         .cloned()
         .collect();
     if todo.is_empty() {
         return Ok(StepOutcome::AlreadyDone(
-            "not in CollatorSelection.Invulnerables".into(),
+            if add {
+                "already in CollatorSelection.Invulnerables"
+            } else {
+                "not in CollatorSelection.Invulnerables"
+            }
+            .into(),
         ));
     }
     ensure_sudo(ctx, s.sudo_key.as_ref(), &format!("para {para}"))?;
     let n = todo.len();
-    submit(
-        ctx,
-        step,
-        &SignerRole::Sudo,
-        &Intent::RemoveInvulnerables { para, who: todo },
-    )
-    .await?;
+    let (intent, done) = if add {
+        (Intent::AddInvulnerables { para, who: todo }, "added to")
+    } else {
+        (
+            Intent::RemoveInvulnerables { para, who: todo },
+            "removed from",
+        )
+    };
+    submit(ctx, step, &SignerRole::Sudo, &intent)
+        .await
+        .map_err(|e| keys_hint(e, para))?;
     Ok(StepOutcome::Done(format!(
-        "{n} collator(s) removed from CollatorSelection.Invulnerables of para {para}"
+        "{n} collator(s) {done} CollatorSelection.Invulnerables of para {para}"
     )))
 }
 
