@@ -4,7 +4,7 @@
 //! 65,536-character limit.
 
 use super::{DriftItem, DriftReport, Verdict};
-use crate::render::markdown::GITHUB_COMMENT_LIMIT;
+use crate::render::markdown::{code, escape_cell, escape_inline, GITHUB_COMMENT_LIMIT};
 use std::fmt::Write as _;
 
 /// Headroom below GitHub's limit for what CI adds (a marker, a run link).
@@ -159,18 +159,4 @@ fn more(out: &mut String, len: usize, rows: usize, columns: usize) {
 
 fn is_destructive(i: &DriftItem) -> bool {
     i.destructive
-}
-
-fn code(s: &str) -> String {
-    s.replace('`', "'")
-}
-
-fn escape_inline(s: &str) -> String {
-    s.replace('\n', " ")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn escape_cell(s: &str) -> String {
-    escape_inline(s).replace('|', "\\|")
 }

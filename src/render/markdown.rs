@@ -229,16 +229,18 @@ fn truncate_lines(s: &str, budget: usize) -> (String, usize) {
 }
 
 /// Text inside inline code cannot contain backticks.
-fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     s.replace('`', "'")
 }
 
-fn escape_inline(s: &str) -> String {
+/// One line of Markdown text: no newlines, no HTML.
+pub(crate) fn escape_inline(s: &str) -> String {
     s.replace('\n', " ")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
-fn escape_cell(s: &str) -> String {
+/// A table cell: also no column separators.
+pub(crate) fn escape_cell(s: &str) -> String {
     escape_inline(s).replace('|', "\\|")
 }
