@@ -990,3 +990,77 @@ fn dag_validation_reports_missing_steps_cycles_and_duplicates() {
         Err(DagError::DuplicateStep(StepId("a".into())))
     );
 }
+
+// ---------------------------------------------------------------- collators
+
+/// Keys set and registered on the para, but the para session has not turned:
+/// nothing to do, both collators pending with an ETA in para sessions and
+/// para blocks (queued → the next session, else the one after).
+#[test]
+fn registered_collators_not_authoring_yet_are_pending_with_a_para_eta() {
+    let d = with_para().build();
+    let world = World::converged(&d);
+    let mut o = world.observe();
+    let c0 = d
+        .node(&NodeName::new("collator-0"))
+        .unwrap()
+        .account
+        .clone()
+        .unwrap();
+    let Some(ParachainView::Live(s)) = o.parachains.get_mut(&ParaId(2000)) else {
+        panic!("para live in the converged world")
+    };
+    assert!(s.next_keys.contains_key(&c0) && s.invulnerables.contains(&c0));
+    s.aura_authorities.clear();
+    s.queued = vec![c0];
+    s.session_index = 5;
+    s.block_number = 100;
+    s.session_length = Some(3600);
+
+    let p = plan(&d, &o);
+    assert!(p.is_empty(), "{:#?}", p.steps);
+    let eta = |node: &str| {
+        p.pending
+            .iter()
+            .find(|x| x.subject == node)
+            .and_then(|x| x.eta.clone())
+            .unwrap_or_else(|| panic!("{node} not pending: {:?}", p.pending))
+    };
+    assert_eq!(eta("collator-0").session, Some(6));
+    assert!(eta("collator-0").text.contains("in ~3500 para blocks"));
+    assert_eq!(eta("collator-1").session, Some(7));
+    assert!(eta("collator-1").text.contains("in ~7100 para blocks"));
+}
+
+/// Collators are funded and keyed on their para, never on the relay, and a
+/// genesis-authority collator group is left alone.
+#[test]
+fn collators_are_funded_and_keyed_on_the_para_only() {
+    let d = with_para()
+        .collators(2000, "penpal-genesis", 1, CollatorMode::Invulnerable)
+        .with(|g| g.genesis_authorities = true)
+        .build();
+    let world = World::converged(&d);
+    let mut o = world.observe();
+    // Para observable, the managed collators unknown to it.
+    let Some(ParachainView::Live(s)) = o.parachains.get_mut(&ParaId(2000)) else {
+        panic!("para live")
+    };
+    *s = ParachainState {
+        block_hash: s.block_hash.clone(),
+        block_number: 10,
+        ..Default::default()
+    };
+    let p = plan(&d, &o);
+    assert!(!has(&p, "fund"), "no relay funding for collators");
+    assert_eq!(
+        members(step(&p, "collators.2000.fund")),
+        vec!["collator-0", "collator-1"]
+    );
+    assert!(has(&p, "collators.2000.keys.collator-0"));
+    assert!(!has(&p, "collators.2000.keys.penpal-genesis-0"));
+    assert_eq!(
+        members(step(&p, "collators.2000.register")),
+        vec!["collator-0", "collator-1"]
+    );
+}
