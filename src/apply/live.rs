@@ -274,6 +274,8 @@ fn call_of(intent: &Intent) -> Result<calls::Call, OpError> {
             who.iter().map(calls::remove_invulnerable).collect(),
         )?),
         Intent::RegisterCandidate { .. } => calls::register_as_candidate(),
+        Intent::FundPara { transfers, .. } => calls::fund(transfers)?,
+        Intent::SetParaKeys { keys, proof, .. } => calls::set_keys(keys, proof),
     })
 }
 
@@ -289,9 +291,9 @@ impl ChainOps for LiveChain {
         Ok(read::observe_relay_detailed(&c, &[]).await?)
     }
 
-    async fn para(&self, para: ParaId) -> Result<ParachainState, OpError> {
+    async fn para(&self, para: ParaId, accounts: &[AccountId]) -> Result<ParachainState, OpError> {
         let c = self.para_client(para).await?;
-        Ok(read::observe_para(&c).await?)
+        Ok(read::observe_para(&c, accounts).await?)
     }
 
     async fn para_genesis(&self, para: ParaId) -> Result<ParaGenesis, OpError> {
@@ -315,8 +317,15 @@ impl ChainOps for LiveChain {
         node: &NodeName,
         owner: &AccountId,
     ) -> Result<GeneratedKeys, OpError> {
-        use crate::chain::session_keys::{self, KeySource, RELAY_SESSION_KEYS};
+        use crate::chain::session_keys::{self, KeySource, AURA_SESSION_KEYS, RELAY_SESSION_KEYS};
         let rpc = self.node(node).await?;
+        // Collators of the paras paraform runs (penpal, asset hubs: the
+        // parachain template's `SessionKeys { aura }`) hold one aura key.
+        let slots = if self.para_nodes.values().any(|nodes| nodes.contains(node)) {
+            AURA_SESSION_KEYS
+        } else {
+            RELAY_SESSION_KEYS
+        };
         let root = self.root.as_ref();
         if self.derived_keys.contains(node) {
             let root = root.ok_or_else(|| {
@@ -324,23 +333,14 @@ impl ChainOps for LiveChain {
                     "{node} has session_keys = \"derived\": set [secrets] derivation_root"
                 ))
             })?;
-            let keys = session_keys::insert_derived_session_keys(
-                &rpc,
-                root,
-                node.as_str(),
-                owner,
-                RELAY_SESSION_KEYS,
-            )
-            .await?;
+            let keys =
+                session_keys::insert_derived_session_keys(&rpc, root, node.as_str(), owner, slots)
+                    .await?;
             return Ok(keys);
         }
-        let (keys, source) = session_keys::obtain_session_keys(
-            &rpc,
-            owner,
-            root.map(|r| (r, node.as_str())),
-            RELAY_SESSION_KEYS,
-        )
-        .await?;
+        let (keys, source) =
+            session_keys::obtain_session_keys(&rpc, owner, root.map(|r| (r, node.as_str())), slots)
+                .await?;
         if source == KeySource::Inserted {
             tracing::warn!(
                 "{node} has no author_rotateKeysWithOwner: inserted session keys derived from the root instead"

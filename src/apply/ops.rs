@@ -67,6 +67,17 @@ pub enum Intent {
     RemoveInvulnerables { para: ParaId, who: Vec<AccountId> },
     /// `CollatorSelection.register_as_candidate()` on the para, signed by the collator.
     RegisterCandidate { para: ParaId },
+    /// [`Intent::Fund`] on the para.
+    FundPara {
+        para: ParaId,
+        transfers: Vec<(AccountId, Balance)>,
+    },
+    /// `Session.set_keys(keys, proof)` on the para, signed by the collator.
+    SetParaKeys {
+        para: ParaId,
+        keys: Vec<u8>,
+        proof: Vec<u8>,
+    },
 }
 
 impl Intent {
@@ -102,6 +113,10 @@ impl Intent {
                 format!("remove {} invulnerable(s) on para {para}", who.len())
             }
             Intent::RegisterCandidate { para } => format!("register as candidate on para {para}"),
+            Intent::FundPara { para, transfers } => {
+                format!("fund {} account(s) on para {para}", transfers.len())
+            }
+            Intent::SetParaKeys { para, .. } => format!("Session.set_keys on para {para}"),
         }
     }
 
@@ -110,7 +125,9 @@ impl Intent {
         match self {
             Intent::AddInvulnerables { para, .. }
             | Intent::RemoveInvulnerables { para, .. }
-            | Intent::RegisterCandidate { para } => ChainSide::Para(*para),
+            | Intent::RegisterCandidate { para }
+            | Intent::FundPara { para, .. }
+            | Intent::SetParaKeys { para, .. } => ChainSide::Para(*para),
             _ => ChainSide::Relay,
         }
     }
@@ -177,8 +194,9 @@ pub trait ChainOps: Send + Sync {
     async fn relay(&self, accounts: &[AccountId]) -> Result<ChainState, OpError>;
     /// [`ChainOps::relay`] plus cores and registrations (onboarding picks a core).
     async fn relay_detailed(&self) -> Result<(ChainState, RelayDetails), OpError>;
-    /// A parachain at its latest finalized block, read through one of its nodes.
-    async fn para(&self, para: ParaId) -> Result<ParachainState, OpError>;
+    /// A parachain at its latest finalized block, read through one of its
+    /// nodes, with the session keys and balances of `accounts` on it.
+    async fn para(&self, para: ParaId, accounts: &[AccountId]) -> Result<ParachainState, OpError>;
     /// Block #0 of a parachain (SCALE header + `:code`), read through one of
     /// its nodes; fails if the node runs another para id.
     async fn para_genesis(&self, para: ParaId) -> Result<ParaGenesis, OpError>;

@@ -103,6 +103,14 @@ pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError>
         StepKind::DeregisterCollators { para, members } => {
             paras::deregister_collators(ctx, step, *para, members).await
         }
+        StepKind::FundCollators { para, transfers } => {
+            paras::fund_collators(ctx, step, *para, transfers).await
+        }
+        StepKind::SetCollatorKeys {
+            para,
+            node,
+            account,
+        } => paras::set_collator_keys(ctx, step, *para, node, account).await,
     }
 }
 

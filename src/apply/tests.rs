@@ -105,6 +105,8 @@ fn kind(i: &Intent) -> &'static str {
         Intent::AddInvulnerables { .. } => "add_invulnerables",
         Intent::RemoveInvulnerables { .. } => "remove_invulnerables",
         Intent::RegisterCandidate { .. } => "candidate",
+        Intent::FundPara { .. } => "fund_para",
+        Intent::SetParaKeys { .. } => "set_para_keys",
     }
 }
 
@@ -189,6 +191,19 @@ impl ChainDouble {
                 let p = &mut paras.get_mut(para).expect("para live").0;
                 p.candidates.push(signer.clone());
             }
+            Intent::FundPara { para, transfers } => {
+                let mut paras = self.para_chains.lock().unwrap();
+                let p = &mut paras.get_mut(para).expect("para live").0;
+                for (a, v) in transfers {
+                    *p.balances.entry(a.clone()).or_default() += v;
+                }
+            }
+            Intent::SetParaKeys { para, keys, .. } => {
+                let mut paras = self.para_chains.lock().unwrap();
+                let p = &mut paras.get_mut(para).expect("para live").0;
+                p.next_keys
+                    .insert(signer.clone(), format!("0x{}", hex::encode(keys)));
+            }
         }
         self.landed
             .lock()
@@ -255,7 +270,7 @@ impl ChainOps for ChainDouble {
         ))
     }
 
-    async fn para(&self, para: ParaId) -> Result<ParachainState, OpError> {
+    async fn para(&self, para: ParaId, _: &[AccountId]) -> Result<ParachainState, OpError> {
         self.para_chains
             .lock()
             .unwrap()
@@ -839,6 +854,7 @@ fn para_state(sudo: Option<AccountId>) -> ParachainState {
         candidates: vec![],
         desired_candidates: Some(2),
         sudo_key: sudo,
+        ..Default::default()
     }
 }
 

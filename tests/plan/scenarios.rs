@@ -34,11 +34,9 @@ fn fresh_network_lists_every_step_known_after_apply() {
         );
     }
 
+    // Stashes are funded on the relay, collators on their para.
     let fund = step(&p, "fund");
-    assert_eq!(
-        members(fund),
-        vec!["collator-0", "collator-1", "validator-a-0", "validator-a-1"]
-    );
+    assert_eq!(members(fund), vec!["validator-a-0", "validator-a-1"]);
     match &fund.kind {
         StepKind::Fund { transfers } => assert!(transfers.iter().all(|t| t.amount == FUNDING)),
         k => panic!("{k:?}"),
@@ -81,13 +79,52 @@ fn fresh_network_lists_every_step_known_after_apply() {
         vec!["gate.collator", "gate.genesis"]
     );
 
+    let para_fund = step(&p, "collators.2000.fund");
+    match &para_fund.kind {
+        StepKind::FundCollators { para, transfers } => {
+            assert_eq!(para.0, 2000);
+            assert_eq!(
+                transfers
+                    .iter()
+                    .map(|t| t.node.as_str())
+                    .collect::<Vec<_>>(),
+                vec!["collator-0", "collator-1"]
+            );
+            assert!(transfers.iter().all(|t| t.amount == FUNDING));
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(
+        deps(&p, "collators.2000.fund"),
+        vec!["gate.collator", "gate.genesis", "para.2000.onboard"]
+    );
+    for n in ["collator-0", "collator-1"] {
+        let id = format!("collators.2000.keys.{n}");
+        assert_eq!(step(&p, &id).known_after_apply, vec!["session_keys"]);
+        assert_eq!(
+            deps(&p, &id),
+            vec![
+                "collators.2000.fund",
+                "gate.collator",
+                "gate.genesis",
+                "para.2000.onboard"
+            ]
+        );
+    }
     assert_eq!(
         members(step(&p, "collators.2000.register")),
         vec!["collator-0", "collator-1"]
     );
     assert_eq!(
         deps(&p, "collators.2000.register"),
-        vec!["fund", "gate.collator", "gate.genesis", "para.2000.onboard"]
+        vec![
+            "collators.2000.fund",
+            "collators.2000.keys.collator-0",
+            "collators.2000.keys.collator-1",
+            "gate.collator",
+            "gate.genesis",
+            "para.2000.onboard"
+        ]
     );
 
     // Nothing to deregister, no keys for genesis authorities, nothing unsafe.
@@ -97,7 +134,7 @@ fn fresh_network_lists_every_step_known_after_apply() {
     assert_eq!(
         p.summary(),
         Summary {
-            add: 10,
+            add: 13,
             change: 0,
             destroy: 0
         }
