@@ -2,7 +2,8 @@
 //!
 //! No client, no I/O: everything that only exists in the cluster (allocated
 //! node ports, load-balancer addresses, generated node keys) is an input.
-//! Objects are rendered as JSON (the exact fields sent in a server-side apply)
+//! Objects are built with k8s-openapi's typed structs and kept as JSON (the
+//! exact fields sent in a server-side apply)
 //! so nothing a 1.20 API server rejects is ever sent by accident: optional
 //! fields newer than 1.20 appear only when [`ServerCaps`] allows them.
 //!
@@ -19,7 +20,21 @@ use crate::provider::local::nodekey::NodeKey;
 use crate::spec::ids::{AccountId, NetworkName, NodeName, ParaId};
 use crate::spec::model::{ChainRef, Exposure, KeystoreKind, Role};
 use crate::spec::workload::WorkloadSpec;
-use serde_json::{json, Map, Value};
+use k8s_openapi::api::apps::v1::{
+    RollingUpdateStatefulSetStrategy, StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimStatus, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, Secret, SecretVolumeSource, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, Volume, VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::ByteString;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub const RPC_PORT: u16 = 9944;
@@ -331,36 +346,71 @@ fn selector_labels(input: &RenderInput<'_>) -> BTreeMap<String, String> {
     l
 }
 
-fn metadata(input: &RenderInput<'_>, name: &str, extra_labels: &[(&str, &str)]) -> Value {
+fn metadata(input: &RenderInput<'_>, name: &str, extra_labels: &[(&str, &str)]) -> ObjectMeta {
     let mut labels = group_labels(input);
     for (k, v) in extra_labels {
         labels.insert((*k).into(), (*v).into());
     }
-    json!({ "name": name, "namespace": input.namespace, "labels": labels })
-}
-
-fn object(kind: Kind, metadata: Value, rest: Value) -> Value {
-    let mut m = Map::new();
-    m.insert("apiVersion".into(), kind.api_version().into());
-    m.insert("kind".into(), kind.as_str().into());
-    m.insert("metadata".into(), metadata);
-    if let Value::Object(rest) = rest {
-        m.extend(rest);
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(input.namespace.into()),
+        labels: Some(labels),
+        ..ObjectMeta::default()
     }
-    Value::Object(m)
 }
 
-/// `rest` with `data` when it has entries: the server drops an empty map,
-/// so sending one would make every apply a (managedFields-only) write.
-fn data_body(mut rest: Value, data: Value) -> Value {
-    if data.as_object().is_some_and(|d| !d.is_empty()) {
-        rest["data"] = data;
+/// A typed object as the JSON sent in the apply (`apiVersion` and `kind`
+/// included by k8s-openapi's serializer; unset fields are left out).
+fn to_json<K: serde::Serialize>(object: &K) -> Value {
+    serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+/// `Some(map)` when it has entries: the server drops an empty map, so
+/// sending one would make every apply a (managedFields-only) write.
+fn non_empty<K, V>(m: BTreeMap<K, V>) -> Option<BTreeMap<K, V>> {
+    (!m.is_empty()).then_some(m)
+}
+
+fn tcp_port(name: &str, port: u16) -> ServicePort {
+    ServicePort {
+        name: Some(name.into()),
+        port: i32::from(port),
+        target_port: Some(IntOrString::Int(i32::from(port))),
+        protocol: Some("TCP".into()),
+        ..ServicePort::default()
     }
-    rest
 }
 
-fn b64(bytes: &[u8]) -> Value {
-    serde_json::to_value(k8s_openapi::ByteString(bytes.to_vec())).unwrap_or(Value::Null)
+fn container_port(name: &str, port: u16) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.into()),
+        container_port: i32::from(port),
+        protocol: Some("TCP".into()),
+        ..ContainerPort::default()
+    }
+}
+
+fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: read_only.then_some(true),
+        ..VolumeMount::default()
+    }
+}
+
+fn field_env(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
 }
 
 /// Render every object of a group. Deterministic: the same input gives the same JSON.
@@ -379,7 +429,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
     let mut out = Vec::new();
 
     // Node keys: one file per pod, selected by the pod's name.
-    let mut keys = Map::new();
+    let mut keys = BTreeMap::new();
     for n in input.nodes {
         let k = input
             .node_keys
@@ -387,25 +437,26 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
             .ok_or_else(|| RenderError::MissingNodeKey {
                 node: n.to_string(),
             })?;
-        keys.insert(n.to_string(), b64(k.to_hex().as_bytes()));
+        keys.insert(n.to_string(), ByteString(k.to_hex().into_bytes()));
     }
     let name = node_keys_secret_name(group);
     out.push(Manifest {
         kind: Kind::Secret,
         name: name.clone(),
-        object: object(
-            Kind::Secret,
-            metadata(input, &name, &[]),
-            data_body(json!({ "type": "Opaque" }), Value::Object(keys)),
-        ),
+        object: to_json(&Secret {
+            metadata: metadata(input, &name, &[]),
+            type_: Some("Opaque".into()),
+            data: non_empty(keys),
+            ..Secret::default()
+        }),
         sensitive: true,
     });
 
     // Chain specs shipped inline.
-    let mut inline = Map::new();
+    let mut inline = BTreeMap::new();
     for src in std::iter::once(input.chain).chain(input.relay_chain) {
         if let ChainSource::Inline { file_name, content } = src {
-            inline.insert(file_name.clone(), Value::String(content.clone()));
+            inline.insert(file_name.clone(), content.clone());
         }
     }
     if !inline.is_empty() {
@@ -413,11 +464,11 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
         out.push(Manifest {
             kind: Kind::ConfigMap,
             name: name.clone(),
-            object: object(
-                Kind::ConfigMap,
-                metadata(input, &name, &[]),
-                json!({ "data": inline }),
-            ),
+            object: to_json(&ConfigMap {
+                metadata: metadata(input, &name, &[]),
+                data: Some(inline),
+                ..ConfigMap::default()
+            }),
             sensitive: false,
         });
     }
@@ -426,22 +477,23 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
     let p2p_exposed = spec.p2p != Exposure::None;
     if p2p_exposed {
         let name = public_addrs_name(group);
-        let data: BTreeMap<&String, &String> = input
+        let data: BTreeMap<String, String> = input
             .public_addrs
             .iter()
             .filter(|(k, _)| {
                 let pod = k.strip_suffix(".relay").unwrap_or(k);
                 input.nodes.iter().any(|n| n.as_str() == pod)
             })
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         out.push(Manifest {
             kind: Kind::ConfigMap,
             name: name.clone(),
-            object: object(
-                Kind::ConfigMap,
-                metadata(input, &name, &[]),
-                data_body(json!({}), json!(data)),
-            ),
+            object: to_json(&ConfigMap {
+                metadata: metadata(input, &name, &[]),
+                data: non_empty(data),
+                ..ConfigMap::default()
+            }),
             sensitive: false,
         });
     }
@@ -449,27 +501,28 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
     // Headless Service: pod DNS (bootnodes), published before readiness.
     let headless = headless_service_name(group);
     let mut ports = vec![
-        json!({"name": "p2p", "port": P2P_PORT, "targetPort": P2P_PORT, "protocol": "TCP"}),
-        json!({"name": "rpc", "port": RPC_PORT, "targetPort": RPC_PORT, "protocol": "TCP"}),
-        json!({"name": "prometheus", "port": PROMETHEUS_PORT, "targetPort": PROMETHEUS_PORT, "protocol": "TCP"}),
+        tcp_port("p2p", P2P_PORT),
+        tcp_port("rpc", RPC_PORT),
+        tcp_port("prometheus", PROMETHEUS_PORT),
     ];
     if collator {
-        ports.push(json!({"name": "relay-p2p", "port": RELAY_P2P_PORT, "targetPort": RELAY_P2P_PORT, "protocol": "TCP"}));
-        ports.push(json!({"name": "relay-rpc", "port": RELAY_RPC_PORT, "targetPort": RELAY_RPC_PORT, "protocol": "TCP"}));
+        ports.push(tcp_port("relay-p2p", RELAY_P2P_PORT));
+        ports.push(tcp_port("relay-rpc", RELAY_RPC_PORT));
     }
     out.push(Manifest {
         kind: Kind::Service,
         name: headless.clone(),
-        object: object(
-            Kind::Service,
-            metadata(input, &headless, &[]),
-            json!({"spec": {
-                "clusterIP": "None",
-                "publishNotReadyAddresses": true,
-                "selector": selector_labels(input),
-                "ports": ports,
-            }}),
-        ),
+        object: to_json(&Service {
+            metadata: metadata(input, &headless, &[]),
+            spec: Some(ServiceSpec {
+                cluster_ip: Some("None".into()),
+                publish_not_ready_addresses: Some(true),
+                selector: Some(selector_labels(input)),
+                ports: Some(ports),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        }),
         sensitive: false,
     });
 
@@ -483,7 +536,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
                 pod,
                 pod,
                 spec.rpc,
-                &[("rpc", RPC_PORT)],
+                ("rpc", RPC_PORT),
                 false,
             )?);
         }
@@ -493,7 +546,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
                 &p2p_service_name(pod),
                 pod,
                 spec.p2p,
-                &[("p2p", P2P_PORT)],
+                ("p2p", P2P_PORT),
                 true,
             )?);
             if collator {
@@ -502,7 +555,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
                     &relay_p2p_service_name(pod),
                     pod,
                     spec.p2p,
-                    &[("relay-p2p", RELAY_P2P_PORT)],
+                    ("relay-p2p", RELAY_P2P_PORT),
                     true,
                 )?);
             }
@@ -526,40 +579,31 @@ fn per_pod_service(
     name: &str,
     pod: &str,
     exposure: Exposure,
-    ports: &[(&str, u16)],
+    (port_name, port): (&str, u16),
     p2p: bool,
 ) -> Result<Manifest, RenderError> {
     check_name(name)?;
-    let mut spec = Map::new();
-    spec.insert("type".into(), exposure_type(exposure).into());
     let mut selector = selector_labels(input);
     selector.insert(LABEL_POD_NAME.into(), pod.into());
-    spec.insert("selector".into(), json!(selector));
-    spec.insert(
-        "ports".into(),
-        Value::Array(
-            ports
-                .iter()
-                .map(|(n, p)| json!({"name": n, "port": p, "targetPort": p, "protocol": "TCP"}))
-                .collect(),
-        ),
-    );
-    if p2p {
+    let external = matches!(exposure, Exposure::NodePort | Exposure::LoadBalancer);
+    let spec = ServiceSpec {
+        type_: Some(exposure_type(exposure).into()),
+        selector: Some(selector),
+        ports: Some(vec![tcp_port(port_name, port)]),
         // Peers must reach a node before it is "ready" (it syncs from them).
-        spec.insert("publishNotReadyAddresses".into(), true.into());
-        if matches!(exposure, Exposure::NodePort | Exposure::LoadBalancer) {
-            // Keep the client's address and avoid a second hop (as the chart does).
-            spec.insert("externalTrafficPolicy".into(), "Local".into());
-        }
-    }
+        publish_not_ready_addresses: p2p.then_some(true),
+        // Keep the client's address and avoid a second hop (as the chart does).
+        external_traffic_policy: (p2p && external).then(|| "Local".into()),
+        ..ServiceSpec::default()
+    };
     Ok(Manifest {
         kind: Kind::Service,
         name: name.to_string(),
-        object: object(
-            Kind::Service,
-            metadata(input, name, &[(LABEL_POD_NAME, pod)]),
-            json!({ "spec": spec }),
-        ),
+        object: to_json(&Service {
+            metadata: metadata(input, name, &[(LABEL_POD_NAME, pod)]),
+            spec: Some(spec),
+            ..Service::default()
+        }),
         sensitive: false,
     })
 }
@@ -666,51 +710,50 @@ fn wrapper_script(input: &RenderInput<'_>, binary: &str, collator: bool, p2p: bo
     s
 }
 
-fn resources(spec: &WorkloadSpec) -> Value {
+fn resources(spec: &WorkloadSpec) -> Option<ResourceRequirements> {
     let r = &spec.resources;
-    let mut requests = Map::new();
-    let mut limits = Map::new();
-    if let Some(v) = &r.cpu_request {
-        requests.insert("cpu".into(), v.clone().into());
-    }
-    if let Some(v) = &r.memory_request {
-        requests.insert("memory".into(), v.clone().into());
-    }
-    if let Some(v) = &r.cpu_limit {
-        limits.insert("cpu".into(), v.clone().into());
-    }
-    if let Some(v) = &r.memory_limit {
-        limits.insert("memory".into(), v.clone().into());
-    }
-    let mut m = Map::new();
-    if !requests.is_empty() {
-        m.insert("requests".into(), Value::Object(requests));
-    }
-    if !limits.is_empty() {
-        m.insert("limits".into(), Value::Object(limits));
-    }
-    Value::Object(m)
+    let quantities = |cpu: &Option<String>, memory: &Option<String>| {
+        let m: BTreeMap<String, Quantity> = [("cpu", cpu), ("memory", memory)]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_string(), Quantity(v.clone()?))))
+            .collect();
+        non_empty(m)
+    };
+    let requests = quantities(&r.cpu_request, &r.memory_request);
+    let limits = quantities(&r.cpu_limit, &r.memory_limit);
+    (requests.is_some() || limits.is_some()).then(|| ResourceRequirements {
+        requests,
+        limits,
+        ..ResourceRequirements::default()
+    })
 }
 
-fn pvc(input: &RenderInput<'_>, name: &str, size: &str) -> Value {
-    let mut spec = json!({
-        "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": size}},
-        "volumeMode": "Filesystem",
-    });
-    if let Some(class) = &input.spec.storage.class {
-        spec["storageClassName"] = class.clone().into();
+fn pvc(input: &RenderInput<'_>, name: &str, size: &str) -> PersistentVolumeClaim {
+    // Exactly the form the server stores (defaults, `status.phase`, and
+    // `creationTimestamp: null`, added in `statefulset`): measured on 1.20,
+    // anything less makes every apply of the StatefulSet a write (a
+    // managedFields-only resourceVersion bump).
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(selector_labels(input)),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some([("storage".to_string(), Quantity(size.into()))].into()),
+                ..VolumeResourceRequirements::default()
+            }),
+            volume_mode: Some("Filesystem".into()),
+            storage_class_name: input.spec.storage.class.clone(),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        status: Some(PersistentVolumeClaimStatus {
+            phase: Some("Pending".into()),
+            ..PersistentVolumeClaimStatus::default()
+        }),
     }
-    // Exactly the form the server stores (defaults, `creationTimestamp: null`,
-    // `status.phase`): measured on 1.20, anything less makes every apply of
-    // the StatefulSet a write (a managedFields-only resourceVersion bump).
-    json!({
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name, "labels": selector_labels(input), "creationTimestamp": null},
-        "spec": spec,
-        "status": {"phase": "Pending"},
-    })
 }
 
 /// sha256 (hex, 16 chars) of the public addresses a group's pods read at start:
@@ -728,6 +771,13 @@ fn public_addrs_hash(input: &RenderInput<'_>) -> String {
         }
     }
     hex::encode(&h.finalize()[..8])
+}
+
+fn volume(name: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        ..Volume::default()
+    }
 }
 
 fn statefulset(input: &RenderInput<'_>, collator: bool) -> Result<Manifest, RenderError> {
@@ -752,40 +802,49 @@ fn statefulset(input: &RenderInput<'_>, collator: bool) -> Result<Manifest, Rend
         (vec![spec.command.clone()], args)
     };
 
-    let mut env = vec![
-        json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
-    ];
+    let mut env = vec![field_env("POD_NAME", "metadata.name")];
     if spec.p2p == Exposure::NodePort {
-        env.push(
-            json!({"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}),
-        );
+        env.push(field_env("HOST_IP", "status.hostIP"));
     }
 
     let mut mounts = vec![
-        json!({"name": "chain-data", "mountPath": "/data"}),
-        json!({"name": "keystore", "mountPath": "/keystore"}),
-        json!({"name": "node-keys", "mountPath": "/node-keys", "readOnly": true}),
+        mount("chain-data", "/data", false),
+        mount("keystore", "/keystore", false),
+        mount("node-keys", "/node-keys", true),
     ];
-    let mut volumes = vec![json!({
-        "name": "node-keys",
-        "secret": {"secretName": node_keys_secret_name(group), "defaultMode": 0o400},
-    })];
+    let mut volumes = vec![Volume {
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(node_keys_secret_name(group)),
+            default_mode: Some(0o400),
+            ..SecretVolumeSource::default()
+        }),
+        ..volume("node-keys")
+    }];
     let mut claims = vec![pvc(input, "chain-data", &spec.storage.size)];
     match spec.keystore {
-        KeystoreKind::Memory => {
-            volumes.push(json!({"name": "keystore", "emptyDir": {"medium": "Memory"}}))
-        }
+        KeystoreKind::Memory => volumes.push(Volume {
+            empty_dir: Some(EmptyDirVolumeSource {
+                medium: Some("Memory".into()),
+                ..EmptyDirVolumeSource::default()
+            }),
+            ..volume("keystore")
+        }),
         KeystoreKind::Volume => claims.push(pvc(input, "keystore", &input.options.keystore_size)),
     }
     if collator {
-        mounts.push(json!({"name": "relay-chain-data", "mountPath": "/relay-data"}));
+        mounts.push(mount("relay-chain-data", "/relay-data", false));
         claims.push(pvc(input, "relay-chain-data", &spec.storage.size));
     }
     if p2p {
-        mounts.push(
-            json!({"name": "public-addrs", "mountPath": "/paraform/public-addr", "readOnly": true}),
-        );
-        volumes.push(json!({"name": "public-addrs", "configMap": {"name": public_addrs_name(group), "optional": true}}));
+        mounts.push(mount("public-addrs", "/paraform/public-addr", true));
+        volumes.push(Volume {
+            config_map: Some(ConfigMapVolumeSource {
+                name: public_addrs_name(group),
+                optional: Some(true),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..volume("public-addrs")
+        });
     }
 
     // Chain specs: downloaded by an init container, or from the inline ConfigMap.
@@ -809,110 +868,149 @@ fn statefulset(input: &RenderInput<'_>, collator: bool) -> Result<Manifest, Rend
         })
         .collect();
     if !downloads.is_empty() {
-        volumes.push(json!({"name": "chain-spec", "emptyDir": {}}));
-        mounts.push(json!({"name": "chain-spec", "mountPath": "/chain-spec", "readOnly": true}));
-        init.push(json!({
-            "name": "download-chain-spec",
-            "image": input.options.download_image,
-            "command": ["/bin/sh", "-c", format!("set -e\n{}\n", downloads.join("\n"))],
-            "volumeMounts": [{"name": "chain-spec", "mountPath": "/chain-spec"}],
-        }));
+        volumes.push(Volume {
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..volume("chain-spec")
+        });
+        mounts.push(mount("chain-spec", "/chain-spec", true));
+        init.push(Container {
+            name: "download-chain-spec".into(),
+            image: Some(input.options.download_image.clone()),
+            command: Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                format!("set -e\n{}\n", downloads.join("\n")),
+            ]),
+            volume_mounts: Some(vec![mount("chain-spec", "/chain-spec", false)]),
+            ..Container::default()
+        });
     }
     if sources
         .iter()
         .any(|(s, _)| matches!(s, ChainSource::Inline { .. }))
     {
-        volumes.push(
-            json!({"name": "chain-spec-inline", "configMap": {"name": chain_spec_name(group)}}),
-        );
-        mounts.push(json!({"name": "chain-spec-inline", "mountPath": "/chain-spec-inline", "readOnly": true}));
+        volumes.push(Volume {
+            config_map: Some(ConfigMapVolumeSource {
+                name: chain_spec_name(group),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..volume("chain-spec-inline")
+        });
+        mounts.push(mount("chain-spec-inline", "/chain-spec-inline", true));
     }
 
     let mut container_ports = vec![
-        json!({"name": "p2p", "containerPort": P2P_PORT, "protocol": "TCP"}),
-        json!({"name": "rpc", "containerPort": RPC_PORT, "protocol": "TCP"}),
-        json!({"name": "prometheus", "containerPort": PROMETHEUS_PORT, "protocol": "TCP"}),
+        container_port("p2p", P2P_PORT),
+        container_port("rpc", RPC_PORT),
+        container_port("prometheus", PROMETHEUS_PORT),
     ];
     if collator {
-        container_ports
-            .push(json!({"name": "relay-p2p", "containerPort": RELAY_P2P_PORT, "protocol": "TCP"}));
-        container_ports
-            .push(json!({"name": "relay-rpc", "containerPort": RELAY_RPC_PORT, "protocol": "TCP"}));
+        container_ports.push(container_port("relay-p2p", RELAY_P2P_PORT));
+        container_ports.push(container_port("relay-rpc", RELAY_RPC_PORT));
     }
-    let mut container = json!({
-        "name": "node",
-        "image": image,
-        "command": command,
-        "env": env,
-        "ports": container_ports,
-        "volumeMounts": mounts,
+    let container = Container {
+        name: "node".into(),
+        image: Some(image),
+        command: Some(command),
+        args: (!args.is_empty()).then_some(args),
+        env: Some(env),
+        ports: Some(container_ports),
+        volume_mounts: Some(mounts),
         // RPC answers: the process is up. Sync and peers are checked over RPC by paraform.
-        "readinessProbe": {"tcpSocket": {"port": RPC_PORT}, "periodSeconds": 10},
-    });
-    if !args.is_empty() {
-        container["args"] = json!(args);
-    }
-    // An empty map is dropped by the server; sending it would make every
-    // apply look like a change to the server (a managedFields-only write).
-    let res = resources(spec);
-    if res.as_object().is_some_and(|m| !m.is_empty()) {
-        container["resources"] = res;
-    }
+        readiness_probe: Some(Probe {
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::Int(i32::from(RPC_PORT)),
+                ..TCPSocketAction::default()
+            }),
+            period_seconds: Some(10),
+            ..Probe::default()
+        }),
+        resources: resources(spec),
+        ..Container::default()
+    };
 
-    let mut template_annotations = Map::new();
+    let mut template_annotations = BTreeMap::new();
     if p2p {
-        template_annotations.insert(
-            ANN_PUBLIC_ADDRS_HASH.into(),
-            public_addrs_hash(input).into(),
-        );
+        template_annotations.insert(ANN_PUBLIC_ADDRS_HASH.into(), public_addrs_hash(input));
     }
-    let mut pod_spec = json!({
-        "securityContext": {
-            "runAsUser": input.options.run_as,
-            "runAsGroup": input.options.run_as,
-            "fsGroup": input.options.run_as,
-        },
-        "containers": [container],
-        "volumes": volumes,
-    });
-    if !init.is_empty() {
-        pod_spec["initContainers"] = json!(init);
-    }
+    let run_as = input.options.run_as;
+    let pod_spec = PodSpec {
+        security_context: Some(PodSecurityContext {
+            run_as_user: Some(run_as),
+            run_as_group: Some(run_as),
+            fs_group: Some(run_as),
+            ..PodSecurityContext::default()
+        }),
+        containers: vec![container],
+        init_containers: (!init.is_empty()).then_some(init),
+        volumes: Some(volumes),
+        ..PodSpec::default()
+    };
 
-    let mut rolling = json!({"partition": 0});
-    if input.options.caps.statefulset_max_unavailable {
-        rolling["maxUnavailable"] = input.max_unavailable.max(1).into();
-    }
-
-    let mut meta = metadata(input, group, &[]);
-    let spec_json = serde_json::to_string(spec).unwrap_or_default();
     let accounts: BTreeMap<String, String> = input
         .accounts
         .iter()
         .map(|(n, a)| (n.to_string(), a.to_string()))
         .collect();
-    meta["annotations"] = json!({
-        ANN_SPEC_HASH: spec.hash(),
-        ANN_SPEC: spec_json,
-        ANN_ACCOUNTS: serde_json::to_string(&accounts).unwrap_or_default(),
-    });
-    let mut template_meta = json!({"labels": group_labels(input)});
-    if !template_annotations.is_empty() {
-        template_meta["annotations"] = Value::Object(template_annotations);
+    let mut meta = metadata(input, group, &[]);
+    meta.annotations = Some(BTreeMap::from([
+        (ANN_SPEC_HASH.to_string(), spec.hash()),
+        (
+            ANN_SPEC.to_string(),
+            serde_json::to_string(spec).unwrap_or_default(),
+        ),
+        (
+            ANN_ACCOUNTS.to_string(),
+            serde_json::to_string(&accounts).unwrap_or_default(),
+        ),
+    ]));
+    let sts = StatefulSet {
+        metadata: meta,
+        spec: Some(StatefulSetSpec {
+            service_name: Some(headless_service_name(group)),
+            replicas: Some(i32::try_from(spec.replicas).unwrap_or(i32::MAX)),
+            pod_management_policy: Some("Parallel".into()),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateStatefulSetStrategy {
+                    partition: Some(0),
+                    max_unavailable: input.options.caps.statefulset_max_unavailable.then(|| {
+                        IntOrString::Int(
+                            i32::try_from(input.max_unavailable.max(1)).unwrap_or(i32::MAX),
+                        )
+                    }),
+                }),
+            }),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(input)),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(group_labels(input)),
+                    annotations: non_empty(template_annotations),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod_spec),
+            },
+            volume_claim_templates: Some(claims),
+            ..StatefulSetSpec::default()
+        }),
+        ..StatefulSet::default()
+    };
+    let mut object = to_json(&sts);
+    // See `pvc`: the stored form of a claim template has a null timestamp,
+    // which a typed `ObjectMeta` cannot express.
+    if let Some(claims) = object
+        .pointer_mut("/spec/volumeClaimTemplates")
+        .and_then(Value::as_array_mut)
+    {
+        for c in claims {
+            if let Some(m) = c.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.insert("creationTimestamp".into(), Value::Null);
+            }
+        }
     }
-    let object = object(
-        Kind::StatefulSet,
-        meta,
-        json!({"spec": {
-            "serviceName": headless_service_name(group),
-            "replicas": spec.replicas,
-            "podManagementPolicy": "Parallel",
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": rolling},
-            "selector": {"matchLabels": selector_labels(input)},
-            "template": {"metadata": template_meta, "spec": pod_spec},
-            "volumeClaimTemplates": claims,
-        }}),
-    );
     Ok(Manifest {
         kind: Kind::StatefulSet,
         name: group.to_string(),

@@ -1,6 +1,7 @@
 use super::*;
 use crate::spec::model::{Desired, Group};
 use crate::spec::GroupName;
+use serde_json::json;
 
 fn rococo_k8s() -> Desired {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("networks/rococo-k8s");
