@@ -205,6 +205,9 @@ async fn collators_converge_on_a_real_para() {
     ] {
         assert!(out.contains(step), "{step} missing: {}", text(&apply));
     }
+    for l in out.lines().filter(|l| l.contains(": done in")) {
+        eprintln!("[collators]   {l}");
+    }
     eprintln!("[collators] apply from nothing: {apply_time:?}");
 
     let connect = ConnectOptions::default();
