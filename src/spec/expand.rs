@@ -249,5 +249,10 @@ fn group(
             .iter()
             .map(|f| f.get_ref().clone())
             .collect(),
+        kubernetes: super::kubernetes::settings(
+            m.kubernetes.first().map(|(_, k)| *k),
+            raw.kubernetes.as_ref(),
+            raw.name.get_ref(),
+        ),
     })
 }

@@ -30,6 +30,9 @@ pub struct WorkloadSpec {
     pub p2p: Exposure,
     pub rpc: Exposure,
     pub relay_flags: Vec<String>,
+    /// Kubernetes only; left out of the encoding (and so of the hash) when empty.
+    #[serde(default, skip_serializing_if = "PodSettings::is_empty")]
+    pub kubernetes: PodSettings,
 }
 
 impl WorkloadSpec {
@@ -64,6 +67,7 @@ impl WorkloadSpec {
             p2p: group.p2p,
             rpc: group.rpc,
             relay_flags: group.relay_flags.clone(),
+            kubernetes: group.kubernetes.clone(),
         }
     }
 

@@ -99,6 +99,7 @@ impl DesiredBuilder {
             rpc: Exposure::ClusterIP,
             relay_flags: vec![],
             session_keys: Default::default(),
+            kubernetes: Default::default(),
         });
         if let ChainSide::Para(id) = chain {
             if let Some(p) = self.d.parachains.iter_mut().find(|p| p.id == id) {

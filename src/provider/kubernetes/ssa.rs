@@ -67,6 +67,7 @@ pub fn api_resource(kind: Kind) -> ApiResource {
         Kind::Service => ApiResource::erase::<v1::Service>(&()),
         Kind::Secret => ApiResource::erase::<v1::Secret>(&()),
         Kind::ConfigMap => ApiResource::erase::<v1::ConfigMap>(&()),
+        Kind::Ingress => ApiResource::erase::<k8s_openapi::api::networking::v1::Ingress>(&()),
     }
 }
 
