@@ -42,7 +42,7 @@ log() { echo "kube-cluster.sh: $*" >&2; }
 
 polkadot_archive() { ls "$SHARED_BIN"/polkadot-*.tar.xz 2>/dev/null | head -n1; }
 # Bump when the image recipe changes: the cached image is rebuilt.
-IMAGE_RECIPE=2
+IMAGE_RECIPE=3
 polkadot_image_tar() { echo "$IMAGES/$(basename "$(polkadot_archive)" .tar.xz)-r$IMAGE_RECIPE.tar"; }
 # The image of the polkadot archive: tagged with the archive's version, never
 # `latest`, so the defaulted pull policy (IfNotPresent) never pulls.
@@ -64,6 +64,7 @@ need_packages() {
   command -v gcc >/dev/null || missing+=(gcc libc6-dev)
   command -v python3 >/dev/null || missing+=(python3)
   command -v ip >/dev/null || missing+=(iproute2)
+  [[ -s /etc/ssl/certs/ca-certificates.crt ]] || missing+=(ca-certificates)
   if [[ ${#missing[@]} -gt 0 ]]; then
     log "installing ${missing[*]}"
     apt-get update -qq >&2
@@ -128,6 +129,8 @@ polkadot:x:1000:1000:polkadot:/data:/bin/sh' >"$r/etc/passwd"
     echo 'root:x:0:
 polkadot:x:1000:' >"$r/etc/group"
     echo 'hosts: files dns' >"$r/etc/nsswitch.conf"
+    # The node's TLS clients (telemetry, chain-spec URLs) load the system roots.
+    install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/ca-certificates.crt"
     chmod 1777 "$r/tmp"
     chown 1000:1000 "$r/data" "$r/keystore"
     python3 "$HERE/docker-archive.py" "$r" "$(polkadot_ref)" "$(polkadot_image_tar).part" /usr/local/bin/polkadot
@@ -208,9 +211,9 @@ agent() {
     kubectl get pvc -A -o jsonpath='{range .items[?(@.status.phase=="Pending")]}{.metadata.namespace} {.metadata.name} {.spec.resources.requests.storage} {.spec.volumeName}{"\n"}{end}' 2>/dev/null |
       while read -r ns name size vol; do
         [[ -n "$name" && -z "${vol:-}" ]] || continue
-        local dir="$run/volumes/$ns/$name" pv="pf-$ns-$name"
-        pv=${pv:0:63}
-        pv=${pv%-}
+        # PV names are cluster-wide: a digest of namespace/claim keeps them unique and short.
+        local dir="$run/volumes/$ns/$name" pv
+        pv="pf-$(printf '%s/%s' "$ns" "$name" | sha256sum | cut -c1-16)"
         mkdir -p "$dir" && chmod 0777 "$dir"
         kubectl apply -f - >/dev/null 2>&1 <<EOF || true
 apiVersion: v1
@@ -219,7 +222,7 @@ metadata: {name: $pv, labels: {paraform.io/test-volume: "true"}}
 spec:
   capacity: {storage: $size}
   accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Delete
+  persistentVolumeReclaimPolicy: Retain
   hostPath: {path: $dir, type: DirectoryOrCreate}
   claimRef: {namespace: $ns, name: $name}
 EOF
@@ -250,6 +253,9 @@ start() {
   : >"$run/sysctls.saved"
   for s in $SYSCTLS; do echo "$s=$(sysctl -n "$s")" >>"$run/sysctls.saved"; done
   [[ -e /run/containerd ]] || touch "$run/created-run-containerd"
+  # Pod network namespaces are named by containerd under /var/run/netns:
+  # `stop` removes the ones that appeared while this cluster ran.
+  ls /var/run/netns 2>/dev/null >"$run/netns.before" || true
 
   # With a kubelet, the node lifecycle controller lifts the `not-ready`
   # taint kubelet registers with (and marks pods of a lost node).
@@ -399,11 +405,16 @@ stop() {
     done
   fi
   kill_pidfile "$run/containerd.pid"
+  # Shims outlive containerd: stop the ones serving this run's socket.
+  local pid
+  for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $sock" || true); do
+    kill -9 "$pid" 2>/dev/null || true
+  done
   # Pod network namespaces (removing one removes its veth) and the bridge.
   local ns
   for ns in /var/run/netns/cni-*; do
     [[ -e "$ns" ]] || continue
-    if grep -qs "$(basename "$ns")" "$run/containerd.log"; then
+    if ! grep -qx "$(basename "$ns")" "$run/netns.before" 2>/dev/null; then
       umount "$ns" 2>/dev/null || true
       rm -f "$ns"
     fi
