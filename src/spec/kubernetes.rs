@@ -6,7 +6,9 @@
 //! group's keys winning.
 
 use super::diagnostic::{Loc, SourceFile, SpecDiagnostic};
-use super::model::{AntiAffinity, EnvValue, ExternalDns, Ingress, PodSettings, Toleration};
+use super::model::{
+    AntiAffinity, EnvValue, ExternalDns, Ingress, PodSettings, ServiceMonitor, Toleration,
+};
 use super::schema::{RawIngress, RawKubernetes, RawToleration};
 use super::validate::{GroupAt, Merged};
 use serde_json::Value;
@@ -51,6 +53,10 @@ fn table_loc(file: &SourceFile, k: &RawKubernetes) -> Option<Loc> {
         k.termination_grace_period.as_ref().map(Spanned::span),
         k.ingress.as_ref().map(|i| i.host.span()),
         k.external_dns.as_ref().map(|d| d.hostname.span()),
+        k.service_monitor
+            .as_ref()
+            .and_then(|s| s.interval.as_ref().or(s.scrape_timeout.as_ref()))
+            .map(Spanned::span),
     ];
     spans
         .into_iter()
@@ -309,6 +315,25 @@ fn check_table(place: &Place<'_>, k: &RawKubernetes, problems: &mut Vec<SpecDiag
     if let Some(i) = &k.ingress {
         check_ingress(place, i, problems);
     }
+    for d in k
+        .service_monitor
+        .iter()
+        .flat_map(|s| [&s.interval, &s.scrape_timeout])
+        .flatten()
+    {
+        if !duration(d.get_ref()) {
+            bad(
+                problems,
+                place.at(d),
+                format!(
+                    "{w} service_monitor: `{}` is not a Prometheus duration",
+                    d.get_ref()
+                ),
+                "not a duration",
+                "a number and a unit: ms, s, m or h, e.g. \"30s\"",
+            );
+        }
+    }
     if let Some(d) = &k.external_dns {
         if !dns_name(d.hostname.get_ref()) {
             bad(problems, place.at(&d.hostname), format!("{w} external_dns hostname `{}` is not a DNS name", d.hostname.get_ref()), "not a DNS name",
@@ -484,6 +509,14 @@ fn env_value(name: &str, v: &toml::Value) -> Result<EnvValue, String> {
     }
 }
 
+/// A Prometheus duration as the chart writes them: `30s`, `1m`, `500ms`.
+fn duration(s: &str) -> bool {
+    let unit = ["ms", "s", "m", "h"]
+        .into_iter()
+        .find(|u| s.ends_with(u) && s.len() > u.len());
+    unit.is_some_and(|u| s[..s.len() - u.len()].chars().all(|c| c.is_ascii_digit()))
+}
+
 fn dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
@@ -622,6 +655,18 @@ pub(crate) fn settings(
                     .as_ref()
                     .and_then(|t| u32::try_from(*t.get_ref()).ok())
                     .unwrap_or(DEFAULT_DNS_TTL),
+            }),
+        service_monitor: last(&|k| k.service_monitor.is_some())
+            .and_then(|k| k.service_monitor.as_ref())
+            .map(|s| {
+                let or = |v: &Option<Spanned<String>>, d: &str| {
+                    v.as_ref()
+                        .map_or_else(|| d.to_string(), |v| v.get_ref().clone())
+                };
+                ServiceMonitor {
+                    interval: or(&s.interval, "30s"),
+                    scrape_timeout: or(&s.scrape_timeout, "10s"),
+                }
             }),
     }
 }

@@ -271,6 +271,14 @@ pub struct ExternalDns {
     pub ttl: u32,
 }
 
+/// A Prometheus-operator ServiceMonitor scraping the group's `prometheus` port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceMonitor {
+    pub interval: String,
+    pub scrape_timeout: String,
+}
+
 /// Pod and Service settings of a group on Kubernetes (the `node` chart's
 /// values of the same meaning); empty on the local provider. Empty fields
 /// are not serialized, so a spec without them hashes as before they existed.
@@ -312,6 +320,8 @@ pub struct PodSettings {
     pub ingress: Option<Ingress>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_dns: Option<ExternalDns>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_monitor: Option<ServiceMonitor>,
 }
 
 impl PodSettings {

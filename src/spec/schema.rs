@@ -152,6 +152,16 @@ pub struct RawKubernetes {
     pub ingress: Option<RawIngress>,
     /// external-dns annotations on the per-pod p2p Services.
     pub external_dns: Option<RawExternalDns>,
+    /// A Prometheus-operator ServiceMonitor of the group's metrics.
+    pub service_monitor: Option<RawServiceMonitor>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceMonitor {
+    /// A Prometheus duration such as `30s` (the chart's default).
+    pub interval: Option<Spanned<String>>,
+    pub scrape_timeout: Option<Spanned<String>>,
 }
 
 /// A Kubernetes `Toleration`, field names as in Kubernetes (and the chart).

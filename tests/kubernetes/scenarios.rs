@@ -878,3 +878,74 @@ storage = {{ size = "1Gi" }}
 
     let _ = pcs.delete(&priority, &DeleteParams::default()).await;
 }
+
+/// A ServiceMonitor follows the cluster: without prometheus-operator's CRD
+/// (the harness's API server) the plan carries a skip note and apply and
+/// pruning work without the kind; with it (a real cluster running the
+/// operator) the object is created, re-applied as a no-op and pruned with
+/// the group. The harness cannot take the other branch: its 1.20 API server
+/// crashes (SIGSEGV in the quota evaluator) when a CRD is created.
+pub async fn service_monitor_follows_the_crd(env: &Env) {
+    use kube::api::DynamicObject;
+    use paraform::provider::kubernetes::manifests::Kind;
+    use paraform::provider::kubernetes::ssa::api_resource;
+
+    let desired = env.network(&format!(
+        "{}\n[relay.group.kubernetes]\nservice_monitor = {{ interval = \"15s\" }}\n",
+        validators(1, "sync=info")
+    ));
+    let p = env.provider(&desired, |_| {});
+    let req = request(&desired, "validator");
+    let served = match env
+        .client
+        .list_api_group_resources("monitoring.coreos.com/v1")
+        .await
+    {
+        Ok(l) => l.resources.iter().any(|r| r.name == "servicemonitors"),
+        Err(_) => false,
+    };
+    let plan = p.plan_workload(&req).await.expect("dry run");
+    let sm_diff = plan
+        .iter()
+        .find(|d| d.id.starts_with("ServiceMonitor/"))
+        .unwrap_or_else(|| panic!("no ServiceMonitor in {plan:?}"));
+    if !served {
+        assert_eq!(sm_diff.change, DiffKind::Skipped);
+        let text = paraform::render::dry_run::render(
+            &env.namespace,
+            &[paraform::render::dry_run::StepDiffs {
+                step: paraform::plan::StepId("workload.validator".into()),
+                objects: plan.clone(),
+            }],
+        );
+        assert!(
+            text.contains("skipped: the cluster has no ServiceMonitor CRD"),
+            "{text}"
+        );
+        p.apply_group(&req).await.expect("apply without the CRD");
+        let seen = p.out_of_sync(&[req.clone()]).await.expect("drift check");
+        assert!(seen.is_empty(), "a skip note is not drift: {seen:?}");
+        p.delete_workload(&GroupName::new("validator"))
+            .await
+            .expect("pruning skips the kind the cluster does not serve");
+        return;
+    }
+    assert_eq!(sm_diff.change, DiffKind::Create);
+    let sms: Api<DynamicObject> = Api::namespaced_with(
+        env.client.clone(),
+        &env.namespace,
+        &api_resource(Kind::ServiceMonitor),
+    );
+    p.apply_group(&req).await.expect("apply with the CRD");
+    let sm = sms.get("validator").await.expect("ServiceMonitor created");
+    assert_eq!(sm.data["spec"]["endpoints"][0]["interval"], "15s");
+    let again = p.apply_group(&req).await.expect("re-apply");
+    assert!(
+        again.iter().all(|(_, o)| *o == ApplyOutcome::Unchanged),
+        "{again:?}"
+    );
+    p.delete_workload(&GroupName::new("validator"))
+        .await
+        .expect("delete");
+    assert!(sms.get_opt("validator").await.unwrap().is_none());
+}

@@ -85,15 +85,18 @@ pub enum Kind {
     Service,
     StatefulSet,
     Ingress,
+    /// prometheus-operator's CRD: rendered only when the cluster serves it.
+    ServiceMonitor,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Secret,
         Kind::ConfigMap,
         Kind::Service,
         Kind::StatefulSet,
         Kind::Ingress,
+        Kind::ServiceMonitor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,6 +106,7 @@ impl Kind {
             Kind::Service => "Service",
             Kind::StatefulSet => "StatefulSet",
             Kind::Ingress => "Ingress",
+            Kind::ServiceMonitor => "ServiceMonitor",
         }
     }
 
@@ -110,6 +114,7 @@ impl Kind {
         match self {
             Kind::StatefulSet => "apps/v1",
             Kind::Ingress => "networking.k8s.io/v1",
+            Kind::ServiceMonitor => "monitoring.coreos.com/v1",
             _ => "v1",
         }
     }
@@ -147,6 +152,9 @@ pub struct ServerCaps {
     /// the operator says the gate is on. Without it the controller restarts
     /// one pod at a time, which is within every BFT bound.
     pub statefulset_max_unavailable: bool,
+    /// The cluster serves prometheus-operator's `ServiceMonitor`
+    /// (`monitoring.coreos.com/v1`, found by discovery).
+    pub service_monitor: bool,
 }
 
 /// Where a node's `--chain` comes from inside the pod.
@@ -565,6 +573,12 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
     if let Some(ingress) = &spec.kubernetes.ingress {
         out.extend(ingress_objects(input, ingress)?);
     }
+    if let (Some(sm), true) = (
+        &spec.kubernetes.service_monitor,
+        input.options.caps.service_monitor,
+    ) {
+        out.push(service_monitor(input, sm));
+    }
 
     // Per-pod Services.
     for (index, n) in input.nodes.iter().enumerate() {
@@ -693,6 +707,59 @@ fn ingress_objects(
             sensitive: false,
         },
     ])
+}
+
+/// prometheus-operator's ServiceMonitor (a CRD, so no k8s-openapi type):
+/// the group's Services' `prometheus` port, which only the headless
+/// Service has, as the chart's `node.serviceMonitor` does.
+fn service_monitor(input: &RenderInput<'_>, sm: &crate::spec::model::ServiceMonitor) -> Manifest {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Endpoint<'a> {
+        port: &'a str,
+        interval: &'a str,
+        scrape_timeout: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Spec<'a> {
+        selector: LabelSelector,
+        endpoints: Vec<Endpoint<'a>>,
+        target_labels: Vec<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Object<'a> {
+        api_version: &'a str,
+        kind: &'a str,
+        metadata: ObjectMeta,
+        spec: Spec<'a>,
+    }
+    let group = input.spec.group.as_str();
+    let object = Object {
+        api_version: Kind::ServiceMonitor.api_version(),
+        kind: Kind::ServiceMonitor.as_str(),
+        metadata: metadata(input, group, &[]),
+        spec: Spec {
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(input)),
+                ..LabelSelector::default()
+            },
+            endpoints: vec![Endpoint {
+                port: "prometheus",
+                interval: &sm.interval,
+                scrape_timeout: &sm.scrape_timeout,
+            }],
+            // The chart's `targetLabels`: series keep the chain and role.
+            target_labels: vec!["chain", "role", LABEL_INSTANCE],
+        },
+    };
+    Manifest {
+        kind: Kind::ServiceMonitor,
+        name: group.to_string(),
+        object: to_json(&object),
+        sensitive: false,
+    }
 }
 
 fn per_pod_service(

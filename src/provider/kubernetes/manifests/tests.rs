@@ -581,3 +581,46 @@ fn ingress_routes_a_host_to_the_groups_ready_pods() {
     }
     assert!(!plain.iter().any(|m| m.kind == Kind::Ingress));
 }
+
+#[test]
+fn service_monitor_only_where_the_cluster_serves_it() {
+    let mut f = Fixture::of("tests/fixtures/chart-k8s", "validator");
+    f.spec.kubernetes.service_monitor = Some(crate::spec::model::ServiceMonitor {
+        interval: "15s".into(),
+        scrape_timeout: "5s".into(),
+    });
+    assert!(
+        !f.render()
+            .unwrap()
+            .iter()
+            .any(|m| m.kind == Kind::ServiceMonitor),
+        "no CRD, no object (the provider adds a skip note to the plan)"
+    );
+    f.options.caps.service_monitor = true;
+    let ms = f.render().unwrap();
+    let sm = find(&ms, Kind::ServiceMonitor, "validator");
+    assert_eq!(sm.object["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(
+        sm.object["spec"]["endpoints"],
+        json!([{"port": "prometheus", "interval": "15s", "scrapeTimeout": "5s"}])
+    );
+    let sts = find(&ms, Kind::StatefulSet, "validator");
+    assert_eq!(
+        sm.object["spec"]["selector"]["matchLabels"],
+        sts.object["spec"]["selector"]["matchLabels"]
+    );
+    // Only the headless Service has the port it scrapes.
+    let with_port: Vec<&str> = ms
+        .iter()
+        .filter(|m| m.kind == Kind::Service)
+        .filter(|m| {
+            m.object["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "prometheus")
+        })
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(with_port, ["validator"]);
+}
