@@ -40,6 +40,7 @@ fn spec(group: &str, role: Role, replicas: u32, image: &str) -> WorkloadSpec {
         p2p: Exposure::ClusterIP,
         rpc: Exposure::ClusterIP,
         relay_flags: vec![],
+        relay_node: Default::default(),
     }
 }
 

@@ -387,6 +387,7 @@ mod tests {
             p2p: Exposure::ClusterIP,
             rpc: Exposure::ClusterIP,
             relay_flags: vec![],
+            relay_node: Default::default(),
         }
     }
 

@@ -249,5 +249,10 @@ fn group(
             .iter()
             .map(|f| f.get_ref().clone())
             .collect(),
+        relay_node: raw
+            .relay_node
+            .as_ref()
+            .map(|m| *m.get_ref())
+            .unwrap_or_default(),
     })
 }

@@ -7,8 +7,8 @@
 //! our diagnostic with a help line, not a bare type error.
 
 use super::model::{
-    CollatorMode, Consensus, Exposure, KeystoreKind, NodeKeyPolicy, OnboardMode, Role,
-    SessionKeyPolicy,
+    CollatorMode, Consensus, Exposure, KeystoreKind, NodeKeyPolicy, OnboardMode, RelayNodeMode,
+    Role, SessionKeyPolicy,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -113,6 +113,7 @@ pub struct RawGroup {
     pub storage: RawStorage,
     pub keystore: Option<KeystoreKind>,
     pub session_keys: Option<Spanned<SessionKeyPolicy>>,
+    pub relay_node: Option<Spanned<RelayNodeMode>>,
     pub node_key: Option<NodeKeyPolicy>,
     pub p2p: Option<Exposure>,
     pub rpc: Option<Exposure>,

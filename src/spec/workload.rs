@@ -30,6 +30,10 @@ pub struct WorkloadSpec {
     pub p2p: Exposure,
     pub rpc: Exposure,
     pub relay_flags: Vec<String>,
+    /// Left out of the encoding when embedded, so the hashes of workloads
+    /// applied before this field existed do not change.
+    #[serde(default, skip_serializing_if = "RelayNodeMode::is_embedded")]
+    pub relay_node: RelayNodeMode,
 }
 
 impl WorkloadSpec {
@@ -64,6 +68,7 @@ impl WorkloadSpec {
             p2p: group.p2p,
             rpc: group.rpc,
             relay_flags: group.relay_flags.clone(),
+            relay_node: group.relay_node,
         }
     }
 
