@@ -5,7 +5,9 @@
 //! - onboard para 2000 (genesis exported from the collator, a core assigned),
 //! - start the genesis collator with `--alice` (penpal's genesis Aura
 //!   authority), whose blocks advance the para's head in relay `Paras.Heads`,
-//! - start two managed collators, fund their accounts ON THE PARA, set their
+//! - start two managed collators (over `--relay-chain-rpc-urls` to the relay
+//!   nodes, `relay_node = "rpc"`; the genesis collator embeds a relay node
+//!   started from the relay's raw spec), fund their accounts ON THE PARA, set their
 //!   session keys ON THE PARA (`Session.NextKeys`, and the nodes hold them),
 //!   and add them to `CollatorSelection.Invulnerables`;
 //! and a second `plan --detailed-exitcode` must exit 0 (nothing left). The

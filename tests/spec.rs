@@ -618,3 +618,49 @@ fn chain_spec_for_another_para_is_refused() {
     );
     load_dir(tmp.path()).unwrap_or_else(|e| panic!("{}", render(&e)));
 }
+
+/// `relay_node` belongs to collator groups; with "rpc" there is no embedded
+/// relay node for `relay_flags`; kubernetes does not run it yet.
+#[test]
+fn relay_node_rules() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let w = |name: &str, text: &str| std::fs::write(tmp.path().join(name), text).expect("write");
+    let net = |provider: &str| {
+        format!(
+            "[network]\nname = \"r\"\nprovider = \"{provider}\"\n{}[secrets]\nsudo = \"env:SUDO\"\n\
+             [relay]\nchain = \"rococo-local\"\n\
+             [[relay.group]]\nname = \"g\"\nrole = \"validator\"\nreplicas = 2\ngenesis_authorities = true\n",
+            if provider == "kubernetes" { "namespace = \"r\"\n" } else { "" }
+        )
+    };
+    let para = "[[parachain]]\nid = 2000\nchain = \"asset-hub-rococo-local\"\ncommand = \"polkadot-parachain\"\n\
+                [[parachain.group]]\nname = \"c\"\nrole = \"collator\"\nreplicas = 1\ngenesis_authorities = true\n\
+                relay_node = \"rpc\"\n";
+    w("network.toml", &net("local"));
+    w("para.toml", para);
+    let d = load_dir(tmp.path()).unwrap_or_else(|e| panic!("{}", render(&e)));
+    assert_eq!(d.groups[1].relay_node, spec::RelayNodeMode::Rpc);
+
+    w(
+        "para.toml",
+        &format!("{para}relay_flags = [\"--rpc-max-connections=10\"]\n"),
+    );
+    let text = render(&load_dir(tmp.path()).expect_err("relay_flags with rpc"));
+    assert!(text.contains("relay_flags_without_relay_node"), "{text}");
+
+    w("network.toml", &net("kubernetes"));
+    w("para.toml", para);
+    let text = render(&load_dir(tmp.path()).expect_err("kubernetes"));
+    assert!(
+        text.contains("not supported by the kubernetes provider yet"),
+        "{text}"
+    );
+
+    w(
+        "network.toml",
+        &format!("{}relay_node = \"rpc\"\n", net("local")),
+    );
+    w("para.toml", "");
+    let text = render(&load_dir(tmp.path()).expect_err("relay group"));
+    assert!(text.contains("is not a collator group"), "{text}");
+}

@@ -46,6 +46,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let collator_pending = collators::emit(&collator_needs, &wl, &mut steps);
 
     add_chain_gates(&ctx, &wl, &mut steps);
+    add_relay_rpc_gates(&ctx, &wl, &mut steps);
 
     let safety = safety::check(&ctx, &wl, &validator_needs, &steps);
     let mut pending = validator_needs.pending;
@@ -61,6 +62,27 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
         pending,
         safety,
         fingerprint: fingerprint::fingerprint(observed),
+    }
+}
+
+/// A collator group that reaches the relay over RPC (`relay_node = "rpc"`)
+/// starts once the relay groups it could connect to are up: a collator that
+/// finds no relay RPC at start exits.
+fn add_relay_rpc_gates(ctx: &Ctx<'_>, wl: &WorkloadOutcome, steps: &mut StepSet) {
+    let relay_gates: Vec<StepId> = ctx
+        .desired
+        .groups
+        .iter()
+        .filter(|g| g.chain == ChainSide::Relay && wl.gated.contains(&g.name))
+        .map(|g| StepId::gate(&g.name))
+        .collect();
+    for g in ctx.desired.groups.iter().filter(|g| {
+        matches!(g.chain, ChainSide::Para(_))
+            && g.relay_node == crate::spec::model::RelayNodeMode::Rpc
+    }) {
+        for gate in &relay_gates {
+            steps.depend_if_acyclic(&StepId::workload(&g.name), gate);
+        }
     }
 }
 

@@ -388,6 +388,7 @@ mod tests {
             rpc: Exposure::ClusterIP,
             relay_flags: vec![],
             kubernetes: Default::default(),
+            relay_node: Default::default(),
         }
     }
 

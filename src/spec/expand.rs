@@ -254,5 +254,10 @@ fn group(
             raw.kubernetes.as_ref(),
             raw.name.get_ref(),
         ),
+        relay_node: raw
+            .relay_node
+            .as_ref()
+            .map(|m| *m.get_ref())
+            .unwrap_or_default(),
     })
 }

@@ -142,6 +142,24 @@ pub enum KeystoreKind {
     Volume,
 }
 
+/// How a collator reaches the relay chain: its own embedded relay node
+/// (the default), or over RPC to relay nodes of the network
+/// (`--relay-chain-rpc-urls`), which saves a relay node's CPU and memory
+/// per collator — what keeps a small machine responsive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayNodeMode {
+    #[default]
+    Embedded,
+    Rpc,
+}
+
+impl RelayNodeMode {
+    pub fn is_embedded(&self) -> bool {
+        *self == RelayNodeMode::Embedded
+    }
+}
+
 /// Where a validator's session keys come from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -358,6 +376,9 @@ pub struct Group {
     pub rpc: Exposure,
     /// Collators: flags for the embedded relay node (after `--`).
     pub relay_flags: Vec<String>,
+    /// Collators: embedded relay node or relay RPC.
+    #[serde(default)]
+    pub relay_node: RelayNodeMode,
     /// Managed relay validators: rotated or derived session keys.
     #[serde(default)]
     pub session_keys: SessionKeyPolicy,

@@ -8,7 +8,7 @@
 
 use super::model::{
     AntiAffinity, CollatorMode, Consensus, Exposure, KeystoreKind, NodeKeyPolicy, OnboardMode,
-    Role, SessionKeyPolicy, TaintEffect, TolerationOperator,
+    RelayNodeMode, Role, SessionKeyPolicy, TaintEffect, TolerationOperator,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -115,6 +115,7 @@ pub struct RawGroup {
     pub storage: RawStorage,
     pub keystore: Option<KeystoreKind>,
     pub session_keys: Option<Spanned<SessionKeyPolicy>>,
+    pub relay_node: Option<Spanned<RelayNodeMode>>,
     pub node_key: Option<NodeKeyPolicy>,
     pub p2p: Option<Exposure>,
     pub rpc: Option<Exposure>,

@@ -8,7 +8,9 @@
 use super::diagnostic::{Loc, SourceFile, SpecDiagnostic};
 use super::ids::{ChainSide, ParaId};
 use super::load::{Origin, ParsedFile};
-use super::model::{CollatorMode, Consensus, OnboardMode, Role, SecretRef, SessionKeyPolicy};
+use super::model::{
+    CollatorMode, Consensus, OnboardMode, RelayNodeMode, Role, SecretRef, SessionKeyPolicy,
+};
 use super::schema::*;
 use super::secrets::{parse_ref, RefError};
 use std::collections::BTreeMap;
@@ -883,6 +885,47 @@ fn check_groups(m: &Merged<'_>, problems: &mut Vec<SpecDiagnostic>) {
                         "put relay node flags in `flags`; `relay_flags` is for [[parachain.group]]",
                     ),
                 );
+            }
+        }
+        if let Some(mode) = raw.relay_node.as_ref().map(|x| g.at.sub(x)) {
+            if g.para.is_none() || role.is_some_and(|r| r != Role::Collator) {
+                problems.push(
+                    SpecDiagnostic::new(
+                        "role_mismatch",
+                        format!("group `{gname}` sets `relay_node` but is not a collator group"),
+                    )
+                    .at(mode.loc(), "only collators reach a relay chain")
+                    .help("remove `relay_node`; it is for [[parachain.group]] collators"),
+                );
+            } else if *mode.get() == RelayNodeMode::Rpc {
+                if let Some(first) = raw.relay_flags.first() {
+                    problems.push(
+                        SpecDiagnostic::new(
+                            "relay_flags_without_relay_node",
+                            format!("group `{gname}` has relay_node = \"rpc\" and `relay_flags`"),
+                        )
+                        .at(
+                            g.at.sub(first).loc(),
+                            "no embedded relay node to pass this to",
+                        )
+                        .and_at(mode.loc(), "collates over relay RPC")
+                        .help("remove `relay_flags`, or use relay_node = \"embedded\""),
+                    );
+                }
+                let kubernetes = m
+                    .network
+                    .as_ref()
+                    .is_some_and(|n| *n.v.provider.get_ref() == ProviderName::Kubernetes);
+                if kubernetes {
+                    problems.push(
+                        SpecDiagnostic::new(
+                            "unsupported",
+                            format!("group `{gname}`: relay_node = \"rpc\" is not supported by the kubernetes provider yet"),
+                        )
+                        .at(mode.loc(), "local provider only for now")
+                        .help("use relay_node = \"embedded\" (the default) on kubernetes"),
+                    );
+                }
             }
         }
         let genesis = raw.genesis_authorities.as_ref().map(|x| g.at.sub(x));

@@ -33,6 +33,10 @@ pub struct WorkloadSpec {
     /// Kubernetes only; left out of the encoding (and so of the hash) when empty.
     #[serde(default, skip_serializing_if = "PodSettings::is_empty")]
     pub kubernetes: PodSettings,
+    /// Left out of the encoding when embedded, so the hashes of workloads
+    /// applied before this field existed do not change.
+    #[serde(default, skip_serializing_if = "RelayNodeMode::is_embedded")]
+    pub relay_node: RelayNodeMode,
 }
 
 impl WorkloadSpec {
@@ -68,6 +72,7 @@ impl WorkloadSpec {
             rpc: group.rpc,
             relay_flags: group.relay_flags.clone(),
             kubernetes: group.kubernetes.clone(),
+            relay_node: group.relay_node,
         }
     }
 

@@ -98,6 +98,7 @@ impl DesiredBuilder {
             p2p: Exposure::ClusterIP,
             rpc: Exposure::ClusterIP,
             relay_flags: vec![],
+            relay_node: Default::default(),
             session_keys: Default::default(),
             kubernetes: Default::default(),
         });

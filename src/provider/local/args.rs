@@ -25,6 +25,9 @@ pub struct Launch<'a> {
     pub bootnodes: Vec<String>,
     /// Collators: bootnodes of the relay chain.
     pub relay_bootnodes: Vec<String>,
+    /// Collators with `relay_node = "rpc"`: relay nodes' RPC, instead of an
+    /// embedded relay node.
+    pub relay_rpc_urls: Vec<String>,
 }
 
 /// `--chain` for a chain reference: built-in names as is, spec files
@@ -111,6 +114,11 @@ pub fn node_args(l: &Launch<'_>) -> Vec<OsString> {
         a.extend(l.bootnodes.iter().map(OsString::from));
     }
     a.extend(l.spec.flags.iter().map(OsString::from));
+    if !l.relay_rpc_urls.is_empty() {
+        a.push("--relay-chain-rpc-urls".into());
+        a.extend(l.relay_rpc_urls.iter().map(OsString::from));
+        return a;
+    }
     if let Some(relay) = &l.relay_chain {
         add(
             &mut a,

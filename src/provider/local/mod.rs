@@ -62,6 +62,11 @@ struct Topology {
     para_bootnodes: BTreeMap<ParaId, Vec<NodeName>>,
     /// Nodes of para groups (collators): readiness looks at their relay side.
     para_nodes: std::collections::BTreeSet<NodeName>,
+    /// Collators that reach the relay over RPC (no embedded relay node).
+    rpc_collators: std::collections::BTreeSet<NodeName>,
+    /// Relay nodes such collators use: rpc nodes first, then genesis
+    /// authorities, then the rest (at most three).
+    relay_rpc_nodes: Vec<NodeName>,
 }
 
 impl Topology {
@@ -95,7 +100,30 @@ impl Topology {
                 }
             }
         }
+        let rank = |g: &&crate::spec::model::Group| match (g.role, g.genesis_authorities) {
+            (Role::Rpc, _) => 0,
+            (_, true) => 1,
+            (Role::Full | Role::Bootnode, _) => 2,
+            _ => 3,
+        };
+        let mut ranked = relay_groups.clone();
+        ranked.sort_by_key(rank);
+        let relay_rpc_nodes = ranked
+            .iter()
+            .flat_map(|g| g.nodes.iter().map(|n| n.name.clone()))
+            .take(3)
+            .collect();
         Topology {
+            rpc_collators: desired
+                .groups
+                .iter()
+                .filter(|g| {
+                    matches!(g.chain, ChainSide::Para(_))
+                        && g.relay_node == crate::spec::model::RelayNodeMode::Rpc
+                })
+                .flat_map(|g| g.nodes.iter().map(|n| n.name.clone()))
+                .collect(),
+            relay_rpc_nodes,
             para_nodes: desired
                 .groups
                 .iter()
@@ -350,7 +378,28 @@ impl LocalProvider {
             .map_err(Self::io("cannot write", &key_file))?;
 
         let chain = self.chain_for(&bin, &spec.chain, node).await?;
+        let rpc_mode = spec.relay_node == crate::spec::model::RelayNodeMode::Rpc;
+        let relay_rpc_urls: Vec<String> = if rpc_mode {
+            let urls: Vec<String> = self
+                .topology
+                .relay_rpc_nodes
+                .iter()
+                .filter_map(|n| map.ports(n))
+                .map(|p| format!("ws://127.0.0.1:{}", p.rpc))
+                .collect();
+            if urls.is_empty() {
+                return Err(ProviderError::Start {
+                    node: node.clone(),
+                    reason: "relay_node = \"rpc\", but the network has no relay node to reach"
+                        .into(),
+                });
+            }
+            urls
+        } else {
+            Vec::new()
+        };
         let relay_chain = match &spec.relay_chain {
+            Some(_) if rpc_mode => None,
             Some(c) => {
                 let relay_bin = self.resolve_binary(&self.relay_command)?;
                 Some(self.chain_for(&relay_bin, c, node).await?)
@@ -387,6 +436,7 @@ impl LocalProvider {
             relay_chain,
             bootnodes,
             relay_bootnodes,
+            relay_rpc_urls,
         };
         let argv = args::node_args(&launch);
         let hash_file = self.layout.started_hash(node);
@@ -800,6 +850,11 @@ impl Provider for LocalProvider {
                         });
                     }
                     let ready = match self.http_endpoints(&n) {
+                        // Over relay RPC: no relay node of its own to judge;
+                        // the relay nodes it uses have gates of their own.
+                        Ok((ep, _)) if self.topology.rpc_collators.contains(&n) => {
+                            health::node_ready(&n, &ep, false).await
+                        }
                         Ok((ep, relay_ep)) if self.topology.para_nodes.contains(&n) => {
                             health::collator_ready(&n, &ep, &relay_ep).await
                         }
