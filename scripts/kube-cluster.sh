@@ -36,7 +36,8 @@ DNS_IP=10.88.0.1
 NODE_NAME=paraform-node
 PAUSE_REF=localhost/pause:3.4.1-paraform
 HOST_LOCK=/run/paraform-kube-cluster.lock
-SYSCTLS="vm.overcommit_memory kernel.panic kernel.panic_on_oops"
+# Host settings kubelet and kube-proxy change; `stop` restores them.
+SYSCTLS="vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables"
 
 log() { echo "kube-cluster.sh: $*" >&2; }
 
@@ -73,7 +74,7 @@ need_packages() {
 }
 
 installed() {
-  [[ -x "$BIN/kubelet" && -x "$BIN/kube-scheduler" && -s "$IMAGES/pause.tar" && -s "$(polkadot_image_tar)" ]]
+  [[ -x "$BIN/kubelet" && -x "$BIN/kube-scheduler" && -x "$BIN/kube-proxy" && -s "$IMAGES/pause.tar" && -s "$(polkadot_image_tar)" ]]
 }
 
 go_env() {
@@ -155,7 +156,7 @@ do_install() {
   for pkg in k8s.io/kubernetes/vendor/k8s.io/component-base/version k8s.io/kubernetes/vendor/k8s.io/client-go/pkg/version; do
     ld="$ld -X $pkg.gitVersion=v1.20.2 -X $pkg.gitMajor=1 -X $pkg.gitMinor=20 -X $pkg.gitTreeState=clean"
   done
-  for cmd in kubelet kube-scheduler; do
+  for cmd in kubelet kube-scheduler kube-proxy; do
     [[ -x "$BIN/$cmd" ]] && continue
     log "building $cmd (nice; several minutes on a cold cache)"
     $NICE go build -ldflags "$ld" -o "$BIN/$cmd.tmp" "./cmd/$cmd"
@@ -251,11 +252,15 @@ start() {
   # Host state kubelet changes, restored by `stop`.
   local s
   : >"$run/sysctls.saved"
-  for s in $SYSCTLS; do echo "$s=$(sysctl -n "$s")" >>"$run/sysctls.saved"; done
+  for s in $SYSCTLS; do
+    sysctl -n "$s" >/dev/null 2>&1 && echo "$s=$(sysctl -n "$s")" >>"$run/sysctls.saved"
+  done
   [[ -e /run/containerd ]] || touch "$run/created-run-containerd"
   # Pod network namespaces are named by containerd under /var/run/netns:
   # `stop` removes the ones that appeared while this cluster ran.
   ls /var/run/netns 2>/dev/null >"$run/netns.before" || true
+  # Likewise the KUBE-* iptables chains kubelet creates (its canary chains).
+  kube_chains >"$run/chains.before"
 
   # With a kubelet, the node lifecycle controller lifts the `not-ready`
   # taint kubelet registers with (and marks pods of a lost node).
@@ -344,6 +349,7 @@ EOF
     --eviction-hard 'memory.available<20Mi,nodefs.available<1%,imagefs.available<1%' \
     --image-gc-high-threshold 100 --image-gc-low-threshold 99 \
     --volume-plugin-dir "$run/kubelet/volume-plugins" \
+    --make-iptables-util-chains=false \
     --serialize-image-pulls=false \
     >"$run/kubelet.log" 2>&1 &
   echo $! >"$run/kubelet.pid"
@@ -352,6 +358,18 @@ EOF
     --bind-address 127.0.0.1 --secure-port 0 --port 0 \
     >"$run/scheduler.log" 2>&1 &
   echo $! >"$run/scheduler.pid"
+
+  # ClusterIP routing: the default p2p exposure announces the per-pod
+  # Service's ClusterIP as --public-addr, so peers dial ClusterIPs.
+  # iptables mode (IPVS is not built into these kernels); bridged pod
+  # traffic must traverse iptables. Conntrack sysctls are left alone.
+  sysctl -qw net.bridge.bridge-nf-call-iptables=1 >/dev/null 2>&1 || true
+  "$BIN/kube-proxy" --kubeconfig "$run/kubeconfig" --hostname-override "$NODE_NAME" \
+    --proxy-mode iptables --cluster-cidr "$POD_CIDR" \
+    --bind-address 127.0.0.1 --healthz-bind-address "127.0.0.1:$(free_port)" --metrics-bind-address "127.0.0.1:$(free_port)" \
+    --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
+    >"$run/kube-proxy.log" 2>&1 &
+  echo $! >"$run/kube-proxy.pid"
 
   agent "$run" </dev/null >>"$run/agent.log" 2>&1 &
   echo $! >"$run/agent.pid"
@@ -372,6 +390,30 @@ EOF
   log "ready after $((SECONDS - t0)) s: KUBECONFIG=$run/kubeconfig, node $NODE_NAME ($ip), image $(polkadot_ref)"
 }
 
+# "<table> <chain>" of every KUBE-* chain on the host.
+kube_chains() {
+  local t
+  for t in filter nat mangle; do
+    iptables -t "$t" -S 2>/dev/null | awk -v t="$t" '$1 == "-N" && $2 ~ /^KUBE-/ {print t, $2}'
+  done
+}
+
+# Remove the KUBE-* chains that appeared while this cluster ran (and the
+# rules that jump to them).
+remove_new_chains() {
+  local run="$1" t c rule
+  kube_chains | while read -r t c; do
+    grep -qx "$t $c" "$run/chains.before" 2>/dev/null && continue
+    iptables -t "$t" -S 2>/dev/null | grep -- "-j $c\b" | grep '^-A' | while read -r rule; do
+      eval "iptables -t $t ${rule/-A/-D}" 2>/dev/null || true
+    done
+    iptables -t "$t" -F "$c" 2>/dev/null || true
+  done
+  kube_chains | while read -r t c; do
+    grep -qx "$t $c" "$run/chains.before" 2>/dev/null || iptables -t "$t" -X "$c" 2>/dev/null || true
+  done
+}
+
 kill_pidfile() {
   local f="$1" pid
   [[ -f "$f" ]] || return 0
@@ -389,7 +431,10 @@ stop() {
   [[ -d "$run" ]] || return 0
   run="$(cd "$run" && pwd)"
   local name
-  for name in agent scheduler kubelet dnsmasq; do kill_pidfile "$run/$name.pid"; done
+  for name in agent scheduler kube-proxy kubelet dnsmasq; do kill_pidfile "$run/$name.pid"; done
+  # kube-proxy's KUBE-* chains and rules.
+  [[ -f "$run/kube-proxy.log" ]] && "$BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+  if [[ -f "$run/chains.before" ]]; then remove_new_chains "$run" || true; fi
   # Every container of this containerd: kill the tasks, delete the containers.
   local sock="$run/containerd/containerd.sock" c
   if [[ -S "$sock" ]] && [[ -f "$run/containerd.pid" ]]; then
