@@ -1,32 +1,57 @@
 #!/usr/bin/env bash
-# Bring up networks/local on this machine with the local provider:
-# 2 genesis validators (Alice, Bob), 2 validators paraform registers, 1 RPC node,
-# each a detached `polkadot` process under .paraform/local/ (they keep running
-# after this script ends).
+# Bring up a network of networks/ on this machine with the local provider,
+# each node a detached process under .paraform/<net>/ (they keep running after
+# this script ends):
+#   scripts/run-local.sh              networks/local: 2 genesis validators (Alice,
+#                                     Bob), 2 validators paraform registers, 1 RPC node
+#   scripts/run-local.sh local-para   networks/local-para: relay (Alice, Bob) + para
+#                                     2000 (penpal): a genesis collator (--alice) and
+#                                     2 collators paraform funds, keys and registers
+# Further arguments go to `paraform apply`.
 #
-# The polkadot binary: $POLKADOT_BIN, else `polkadot` on PATH, else the archive
-# in ../shared/bin extracted once into ~/.cache/paraform/bin (scripts/polkadot-bin.sh).
+# Binaries: $POLKADOT_BIN / $POLKADOT_OMNI_NODE_BIN, else on PATH, else the
+# archives in ../shared/bin extracted once into ~/.cache/paraform
+# (scripts/polkadot-bin.sh, scripts/omni-node-bin.sh; sha256 checked).
 #
-# Secrets: the example uses public dev keys (//Alice is sudo on rococo-local)
-# and a public derivation root — fine for a local testnet, never for a real one.
+# Secrets: the example uses public dev keys (//Alice is sudo on rococo-local
+# and on penpal) and a public derivation root — fine for a local testnet,
+# never for a real one.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 
+net=local
+if [ $# -gt 0 ] && [ -d "networks/$1" ]; then net="$1"; shift; fi
+
 POLKADOT_BIN="$("$here/scripts/polkadot-bin.sh")"
 export POLKADOT_BIN
+echo "polkadot: $POLKADOT_BIN ($("$POLKADOT_BIN" --version))"
+if grep -q 'polkadot-omni-node' networks/"$net"/*.toml; then
+  POLKADOT_OMNI_NODE_BIN="$("$here/scripts/omni-node-bin.sh")"
+  export POLKADOT_OMNI_NODE_BIN
+  echo "polkadot-omni-node: $POLKADOT_OMNI_NODE_BIN ($("$POLKADOT_OMNI_NODE_BIN" --version))"
+  # The penpal raw specs come from the same archive (not kept in git).
+  assets="$("$here/scripts/omni-node-bin.sh" --assets 2>/dev/null || true)"
+  mkdir -p "networks/$net/specs"
+  for spec in $(grep -ho 'specs/penpal-[0-9]*-rococo-local.json' networks/"$net"/*.toml | sort -u); do
+    if [ ! -f "networks/$net/$spec" ]; then
+      [ -n "$assets" ] && [ -f "$assets/$(basename "$spec")" ] \
+        || { echo "no $(basename "$spec"): provide ../shared/bin/omni-node-*.tar.xz or copy it to networks/$net/$spec" >&2; exit 1; }
+      cp "$assets/$(basename "$spec")" "networks/$net/$spec"
+    fi
+  done
+fi
 export PARAFORM_SUDO_SURI="${PARAFORM_SUDO_SURI:-//Alice}"
 export PARAFORM_DERIVATION_ROOT="${PARAFORM_DERIVATION_ROOT:-//paraform-local}"
 
-echo "polkadot: $POLKADOT_BIN ($("$POLKADOT_BIN" --version))"
-cargo run --release -- apply networks/local --auto-approve "$@"
+cargo run --release -- apply "networks/$net" --auto-approve "$@"
 
 cat <<MSG
 
 The network runs in the background (it outlives this script).
-  nodes and logs:  $here/.paraform/local/nodes/<node>/node.log
-  status:          cargo run --release -- status networks/local
-  check:           cargo run --release -- plan networks/local --detailed-exitcode   (exit 0 = converged)
-  stop & delete:   cargo run --release -- destroy networks/local --auto-approve
-(keep PARAFORM_SUDO_SURI and PARAFORM_DERIVATION_ROOT exported as above for those commands)
+  nodes and logs:  $here/.paraform/$net/nodes/<node>/node.log
+  status:          cargo run --release -- status networks/$net [nodes|validators|parachains|collators]
+  check:           cargo run --release -- plan networks/$net --detailed-exitcode   (exit 0 = converged)
+  stop & delete:   cargo run --release -- destroy networks/$net --auto-approve
+(keep PARAFORM_SUDO_SURI, PARAFORM_DERIVATION_ROOT and the *_BIN variables exported as above)
 MSG

@@ -54,7 +54,9 @@ pub fn members(step: &Step) -> Vec<&str> {
         | StepKind::DeregisterCollators { members, .. } => {
             members.iter().map(|m| m.node.as_str()).collect()
         }
-        StepKind::Fund { transfers } => transfers.iter().map(|t| t.node.as_str()).collect(),
+        StepKind::Fund { transfers } | StepKind::FundCollators { transfers, .. } => {
+            transfers.iter().map(|t| t.node.as_str()).collect()
+        }
         other => panic!("{other:?} has no members"),
     }
 }

@@ -578,3 +578,43 @@ fn secrets_resolve_from_env_and_file_and_never_leak() {
         );
     }
 }
+
+/// A para whose chain spec names another para id: one diagnostic naming the
+/// file and line of the `chain_spec`, the id in the spec, and how to fix it.
+#[test]
+fn chain_spec_for_another_para_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let w = |name: &str, text: &str| std::fs::write(tmp.path().join(name), text).expect("write");
+    w(
+        "network.toml",
+        "[network]\nname = \"p\"\nprovider = \"local\"\n[secrets]\nsudo = \"env:SUDO\"\n\
+         [relay]\nchain = \"rococo-local\"\n\
+         [[relay.group]]\nname = \"g\"\nrole = \"validator\"\nreplicas = 2\ngenesis_authorities = true\n",
+    );
+    w(
+        "para.toml",
+        "[[parachain]]\nid = 2000\nchain_spec = \"penpal-2001.json\"\n\
+         [[parachain.group]]\nname = \"c\"\nrole = \"collator\"\nreplicas = 1\ngenesis_authorities = true\n",
+    );
+    w(
+        "penpal-2001.json",
+        r#"{"name":"Penpal","id":"penpal","para_id":2001,"relay_chain":"rococo-local","genesis":{"raw":{"top":{}}}}"#,
+    );
+    let e = load_dir(tmp.path()).expect_err("para id mismatch");
+    let text = render(&e);
+    assert!(text.contains("chain_spec_para_id"), "{text}");
+    assert!(
+        text.contains("the chain spec of parachain 2000 is for para 2001"),
+        "{text}"
+    );
+    assert!(text.contains("para.toml:3"), "names file and line: {text}");
+    assert!(text.contains("1 problem"), "only this problem: {text}");
+    assert!(text.contains("set id = 2001"), "{text}");
+
+    // The matching spec loads.
+    w(
+        "penpal-2001.json",
+        r#"{"name":"Penpal","id":"penpal","para_id":2000,"genesis":{"raw":{"top":{}}}}"#,
+    );
+    load_dir(tmp.path()).unwrap_or_else(|e| panic!("{}", render(&e)));
+}

@@ -8,12 +8,14 @@
 //! there, the nodes of the provider's workloads on that para (so a para that
 //! left the desired state is still reachable while its collators run).
 
-use super::ops::{submission_chain, ChainOps, Intent, Landing, OnRecord, OpError, SignerRole};
+use super::ops::{ChainOps, Intent, Landing, OpError, SignerRole};
 use crate::chain::client::{ChainClient, ConnectOptions};
 use crate::chain::keys;
 use crate::chain::node_rpc::{self, GeneratedKeys, NodeRpc, ParaGenesis};
 use crate::chain::read::RelayDetails;
-use crate::chain::submit::{self, SubmissionRecord, SubmissionStatus, SubmitOptions};
+use crate::chain::submit::{
+    self, Recorder, SubmissionRecord, SubmissionStatus, SubmitOptions, Target,
+};
 use crate::chain::{calls, read};
 use crate::observe::model::{ChainState, ParachainState};
 use crate::provider::Provider;
@@ -274,6 +276,8 @@ fn call_of(intent: &Intent) -> Result<calls::Call, OpError> {
             who.iter().map(calls::remove_invulnerable).collect(),
         )?),
         Intent::RegisterCandidate { .. } => calls::register_as_candidate(),
+        Intent::FundPara { transfers, .. } => calls::fund(transfers)?,
+        Intent::SetParaKeys { keys, proof, .. } => calls::set_keys(keys, proof),
     })
 }
 
@@ -289,9 +293,9 @@ impl ChainOps for LiveChain {
         Ok(read::observe_relay_detailed(&c, &[]).await?)
     }
 
-    async fn para(&self, para: ParaId) -> Result<ParachainState, OpError> {
+    async fn para(&self, para: ParaId, accounts: &[AccountId]) -> Result<ParachainState, OpError> {
         let c = self.para_client(para).await?;
-        Ok(read::observe_para(&c).await?)
+        Ok(read::observe_para(&c, accounts).await?)
     }
 
     async fn para_genesis(&self, para: ParaId) -> Result<ParaGenesis, OpError> {
@@ -300,7 +304,7 @@ impl ChainOps for LiveChain {
     }
 
     async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError> {
-        let c = self.client_for(submission_chain(&record.intent_id)).await?;
+        let c = self.client_for(record.chain).await?;
         Ok(match submit::find_submission(&c, record).await? {
             SubmissionStatus::Landed { outcome, .. } => {
                 Landing::Landed(outcome.map_err(|e| e.to_string()))
@@ -315,8 +319,15 @@ impl ChainOps for LiveChain {
         node: &NodeName,
         owner: &AccountId,
     ) -> Result<GeneratedKeys, OpError> {
-        use crate::chain::session_keys::{self, KeySource, RELAY_SESSION_KEYS};
+        use crate::chain::session_keys::{self, KeySource, AURA_SESSION_KEYS, RELAY_SESSION_KEYS};
         let rpc = self.node(node).await?;
+        // Collators of the paras paraform runs (penpal, asset hubs: the
+        // parachain template's `SessionKeys { aura }`) hold one aura key.
+        let slots = if self.para_nodes.values().any(|nodes| nodes.contains(node)) {
+            AURA_SESSION_KEYS
+        } else {
+            RELAY_SESSION_KEYS
+        };
         let root = self.root.as_ref();
         if self.derived_keys.contains(node) {
             let root = root.ok_or_else(|| {
@@ -324,23 +335,14 @@ impl ChainOps for LiveChain {
                     "{node} has session_keys = \"derived\": set [secrets] derivation_root"
                 ))
             })?;
-            let keys = session_keys::insert_derived_session_keys(
-                &rpc,
-                root,
-                node.as_str(),
-                owner,
-                RELAY_SESSION_KEYS,
-            )
-            .await?;
+            let keys =
+                session_keys::insert_derived_session_keys(&rpc, root, node.as_str(), owner, slots)
+                    .await?;
             return Ok(keys);
         }
-        let (keys, source) = session_keys::obtain_session_keys(
-            &rpc,
-            owner,
-            root.map(|r| (r, node.as_str())),
-            RELAY_SESSION_KEYS,
-        )
-        .await?;
+        let (keys, source) =
+            session_keys::obtain_session_keys(&rpc, owner, root.map(|r| (r, node.as_str())), slots)
+                .await?;
         if source == KeySource::Inserted {
             tracing::warn!(
                 "{node} has no author_rotateKeysWithOwner: inserted session keys derived from the root instead"
@@ -362,12 +364,19 @@ impl ChainOps for LiveChain {
         intent_id: &str,
         signer: &SignerRole,
         intent: &Intent,
-        on_record: OnRecord<'_>,
+        recorder: &dyn Recorder,
     ) -> Result<(), OpError> {
         let pair = self.keypair(signer)?;
         let call = call_of(intent)?;
-        let c = self.client_for(intent.chain()).await?;
-        submit::submit(&c, &pair, intent_id, &call, &self.submit, on_record).await?;
+        let chain = intent.chain();
+        let c = self.client_for(chain).await?;
+        let target = Target {
+            client: &c,
+            chain,
+            options: &self.submit,
+            recorder,
+        };
+        submit::submit(&target, &pair, intent_id, &call).await?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use crate::chain::calls::ParaKind;
 use crate::chain::error::ChainError;
 use crate::chain::node_rpc::{GeneratedKeys, ParaGenesis};
 use crate::chain::read::RelayDetails;
-use crate::chain::submit::SubmissionRecord;
+use crate::chain::submit::{Recorder, SubmissionRecord};
 use crate::observe::model::{ChainState, ParachainState};
 use crate::provider::ProviderError;
 use crate::spec::ids::{AccountId, Balance, ChainSide, NodeName, ParaId};
@@ -67,6 +67,17 @@ pub enum Intent {
     RemoveInvulnerables { para: ParaId, who: Vec<AccountId> },
     /// `CollatorSelection.register_as_candidate()` on the para, signed by the collator.
     RegisterCandidate { para: ParaId },
+    /// [`Intent::Fund`] on the para.
+    FundPara {
+        para: ParaId,
+        transfers: Vec<(AccountId, Balance)>,
+    },
+    /// `Session.set_keys(keys, proof)` on the para, signed by the collator.
+    SetParaKeys {
+        para: ParaId,
+        keys: Vec<u8>,
+        proof: Vec<u8>,
+    },
 }
 
 impl Intent {
@@ -102,6 +113,10 @@ impl Intent {
                 format!("remove {} invulnerable(s) on para {para}", who.len())
             }
             Intent::RegisterCandidate { para } => format!("register as candidate on para {para}"),
+            Intent::FundPara { para, transfers } => {
+                format!("fund {} account(s) on para {para}", transfers.len())
+            }
+            Intent::SetParaKeys { para, .. } => format!("Session.set_keys on para {para}"),
         }
     }
 
@@ -110,21 +125,11 @@ impl Intent {
         match self {
             Intent::AddInvulnerables { para, .. }
             | Intent::RemoveInvulnerables { para, .. }
-            | Intent::RegisterCandidate { para } => ChainSide::Para(*para),
+            | Intent::RegisterCandidate { para }
+            | Intent::FundPara { para, .. }
+            | Intent::SetParaKeys { para, .. } => ChainSide::Para(*para),
             _ => ChainSide::Relay,
         }
-    }
-}
-
-/// The chain a journaled submission went to, from its intent id (the step
-/// id): collator steps (`collators.<para>.…`) submit on the para, every
-/// other step on the relay. Lets a crashed apply settle a para submission
-/// with nothing but the journal.
-pub fn submission_chain(intent_id: &str) -> ChainSide {
-    let mut parts = intent_id.split('.');
-    match (parts.next(), parts.next().map(str::parse::<u32>)) {
-        (Some("collators"), Some(Ok(id))) => ChainSide::Para(ParaId(id)),
-        _ => ChainSide::Relay,
     }
 }
 
@@ -168,8 +173,6 @@ impl OpError {
     }
 }
 
-pub type OnRecord<'a> = &'a (dyn Fn(&SubmissionRecord) + Sync);
-
 #[async_trait::async_trait]
 pub trait ChainOps: Send + Sync {
     /// The relay chain at its latest finalized block (for precondition
@@ -177,12 +180,13 @@ pub trait ChainOps: Send + Sync {
     async fn relay(&self, accounts: &[AccountId]) -> Result<ChainState, OpError>;
     /// [`ChainOps::relay`] plus cores and registrations (onboarding picks a core).
     async fn relay_detailed(&self) -> Result<(ChainState, RelayDetails), OpError>;
-    /// A parachain at its latest finalized block, read through one of its nodes.
-    async fn para(&self, para: ParaId) -> Result<ParachainState, OpError>;
+    /// A parachain at its latest finalized block, read through one of its
+    /// nodes, with the session keys and balances of `accounts` on it.
+    async fn para(&self, para: ParaId, accounts: &[AccountId]) -> Result<ParachainState, OpError>;
     /// Block #0 of a parachain (SCALE header + `:code`), read through one of
     /// its nodes; fails if the node runs another para id.
     async fn para_genesis(&self, para: ParaId) -> Result<ParaGenesis, OpError>;
-    /// Did a journaled submission land? (On the chain [`submission_chain`] names.)
+    /// Did a journaled submission land? (On the chain its record names.)
     async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError>;
     /// `author_rotateKeysWithOwner(owner)` on the node.
     async fn rotate_keys(
@@ -194,13 +198,14 @@ pub trait ChainOps: Send + Sync {
     async fn has_session_keys(&self, node: &NodeName, keys: &[u8]) -> Result<bool, OpError>;
     /// The account a signer role signs with (checks the plan's accounts).
     fn signer_account(&self, signer: &SignerRole) -> Result<AccountId, OpError>;
-    /// Submit and wait for finality with the dispatch result checked;
-    /// `on_record` runs before the transaction is sent (journal it there).
+    /// Submit and wait for finality with the dispatch result checked; the
+    /// recorder journals the submission before it is sent, and if it
+    /// cannot, nothing is sent.
     async fn submit(
         &self,
         intent_id: &str,
         signer: &SignerRole,
         intent: &Intent,
-        on_record: OnRecord<'_>,
+        recorder: &dyn Recorder,
     ) -> Result<(), OpError>;
 }

@@ -45,6 +45,8 @@ const PARACHAIN_ID: Entry = Entry::new("ParachainInfo", "ParachainId");
 const INVULNERABLES: Entry = Entry::new("CollatorSelection", "Invulnerables");
 const CANDIDATE_LIST: Entry = Entry::new("CollatorSelection", "CandidateList");
 const DESIRED_CANDIDATES: Entry = Entry::new("CollatorSelection", "DesiredCandidates");
+const CANDIDACY_BOND: Entry = Entry::new("CollatorSelection", "CandidacyBond");
+const AURA_AUTHORITIES: Entry = Entry::new("Aura", "Authorities");
 
 /// Details of a relay observation that the planner's `ChainState` does not
 /// (yet) carry.
@@ -365,21 +367,47 @@ pub async fn observe_relay_detailed(
     Ok((state, details))
 }
 
-/// Observe a parachain (through a collator's RPC) at its latest finalized block.
-pub async fn observe_para(client: &ChainClient) -> Result<ParachainState, ChainError> {
+/// Observe a parachain (through a collator's RPC) at its latest finalized
+/// block: one pinned block, one batch of values — collator membership,
+/// `Session` (index, queued, `NextKeys` of `accounts`), `Aura.Authorities`,
+/// `Sudo.Key`, and the free balances of `accounts` on the para.
+pub async fn observe_para(
+    client: &ChainClient,
+    accounts: &[AccountId],
+) -> Result<ParachainState, ChainError> {
     let snap = Snapshot::pin_finalized(client).await?;
     let plain = [
         PARACHAIN_ID,
         INVULNERABLES,
         CANDIDATE_LIST,
         DESIRED_CANDIDATES,
+        CANDIDACY_BOND,
         SUDO_KEY,
+        CURRENT_INDEX,
+        QUEUED_KEYS,
+        AURA_AUTHORITIES,
     ];
-    let wanted: Vec<Vec<u8>> = plain
+    let mut wanted: Vec<Vec<u8>> = plain
         .iter()
         .filter(|e| snap.has(**e))
         .map(|e| entry_prefix(*e))
         .collect();
+    let unique: BTreeSet<AccountId> = accounts.iter().cloned().collect();
+    let mut keyed: Vec<(AccountId, Option<Vec<u8>>, Option<Vec<u8>>)> = Vec::new();
+    for a in &unique {
+        let next = if snap.has(NEXT_KEYS) {
+            Some(snap.map_key(NEXT_KEYS, &a.0.encode())?)
+        } else {
+            None
+        };
+        let acc = if snap.has(ACCOUNT) {
+            Some(snap.map_key(ACCOUNT, &a.0.encode())?)
+        } else {
+            None
+        };
+        wanted.extend(next.iter().chain(acc.iter()).cloned());
+        keyed.push((a.clone(), next, acc));
+    }
     let values = snap.values(&wanted).await?;
     let get = |e: Entry| -> Result<Option<DynValue>, ChainError> {
         match values.get(&entry_prefix(e)) {
@@ -387,41 +415,98 @@ pub async fn observe_para(client: &ChainClient) -> Result<ParachainState, ChainE
             None => Ok(None),
         }
     };
+    // Both are `BoundedVec`s: a newtype around the sequence (see `accounts_in`).
     let invulnerables = get(INVULNERABLES)?
-        .map(|v| {
-            val::items(&v)
-                .into_iter()
-                .filter_map(val::as_account)
-                .collect()
-        })
+        .map(|v| accounts_in(&v))
         .unwrap_or_default();
-    // `CandidateList` is `Vec<CandidateInfo { who, deposit }>`.
+    // `CandidateList` is `BoundedVec<CandidateInfo { who, deposit }>`.
     let candidates = get(CANDIDATE_LIST)?
-        .map(|v| {
-            val::items(&v)
-                .into_iter()
-                .filter_map(|c| {
-                    val::field(c, "who")
-                        .and_then(val::as_account)
-                        .or_else(|| val::as_account(c))
-                })
-                .collect()
-        })
+        .map(|v| candidates_in(&v))
         .unwrap_or_default();
     let desired_candidates = get(DESIRED_CANDIDATES)?
         .and_then(|v| val::as_u128(&v))
         .map(|n| n as u32);
+    let candidacy_bond = get(CANDIDACY_BOND)?
+        .and_then(|v| val::as_u128(&v))
+        .unwrap_or(0);
     let sudo_key = get(SUDO_KEY)?
         .and_then(|v| val::as_account(&v).or_else(|| val::some(&v).and_then(val::as_account)));
     let _para_id = get(PARACHAIN_ID)?.and_then(|v| val::as_u128(&v));
+    let session_index = get(CURRENT_INDEX)?
+        .and_then(|v| val::as_u128(&v))
+        .unwrap_or(0) as u32;
+    let queued: Vec<AccountId> = get(QUEUED_KEYS)?
+        .map(|v| {
+            val::items(&v)
+                .into_iter()
+                .filter_map(|pair| val::items(pair).first().and_then(|a| val::as_account(a)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Aura authorities are sr25519 public keys, which decode like accounts.
+    let aura_authorities: Vec<String> = get(AURA_AUTHORITIES)?
+        .map(|v| {
+            accounts_in(&v)
+                .into_iter()
+                .map(|a| format!("0x{}", hex::encode(a.0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut next_keys = BTreeMap::new();
+    let mut balances = BTreeMap::new();
+    for (a, next, acc) in keyed {
+        if let Some(bytes) = next.as_ref().and_then(|k| values.get(k)) {
+            next_keys.insert(a.clone(), format!("0x{}", hex::encode(bytes)));
+        }
+        if let Some(bytes) = acc.as_ref().and_then(|k| values.get(k)) {
+            let v = snap.decode(ACCOUNT, bytes)?;
+            let free = val::field(&v, "data")
+                .and_then(|d| val::field(d, "free"))
+                .and_then(val::as_u128)
+                .unwrap_or(0);
+            balances.insert(a, free);
+        }
+    }
+    let session_length = snap
+        .constant("CollatorSelection", "KickThreshold")
+        .and_then(|v| val::as_u128(&v))
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n > 0);
     Ok(ParachainState {
         block_hash: hex_hash(snap.at.as_bytes()),
         block_number: snap.number,
+        session_index,
+        session_length,
+        next_keys,
+        queued,
+        aura_authorities,
+        candidacy_bond,
+        balances,
         invulnerables,
         candidates,
         desired_candidates,
         sudo_key,
     })
+}
+
+/// The 32-byte values (accounts, sr25519 keys) in `v`, however deeply the
+/// sequence is wrapped: a `BoundedVec<AccountId32>` decodes as a newtype
+/// around a sequence of `AccountId32` newtypes, and taking the top level's
+/// items would give the whole sequence as one value (which, with exactly
+/// one element, even looks like an account).
+fn accounts_in(v: &DynValue) -> Vec<AccountId> {
+    if let Some(a) = val::as_account(v) {
+        return vec![a];
+    }
+    val::items(v).into_iter().flat_map(accounts_in).collect()
+}
+
+/// The `who` of every `CandidateInfo` in `v` (see [`accounts_in`]).
+fn candidates_in(v: &DynValue) -> Vec<AccountId> {
+    if let Some(who) = val::field(v, "who").and_then(val::as_account) {
+        return vec![who];
+    }
+    val::items(v).into_iter().flat_map(candidates_in).collect()
 }
 
 /// `ParachainInfo.ParachainId` of a parachain node (what the collator runs as).

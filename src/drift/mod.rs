@@ -39,6 +39,8 @@ impl DriftClass {
             | StepKind::DeregisterValidators { .. }
             | StepKind::OnboardPara { .. }
             | StepKind::OffboardPara { .. }
+            | StepKind::FundCollators { .. }
+            | StepKind::SetCollatorKeys { .. }
             | StepKind::RegisterCollators { .. }
             | StepKind::DeregisterCollators { .. } => DriftClass::Chain,
         }
@@ -173,8 +175,8 @@ fn item(step: &Step) -> DriftItem {
     let resource = match &step.kind {
         StepKind::Workload { .. } => "workload",
         StepKind::HealthGate { .. } => "health gate",
-        StepKind::Fund { .. } => "funding",
-        StepKind::SetKeys { .. } => "session keys",
+        StepKind::Fund { .. } | StepKind::FundCollators { .. } => "funding",
+        StepKind::SetKeys { .. } | StepKind::SetCollatorKeys { .. } => "session keys",
         StepKind::RegisterValidators { .. } | StepKind::DeregisterValidators { .. } => "validators",
         StepKind::OnboardPara { .. } | StepKind::OffboardPara { .. } => "parachain",
         StepKind::RegisterCollators { .. } | StepKind::DeregisterCollators { .. } => "collators",

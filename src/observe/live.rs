@@ -181,6 +181,20 @@ pub async fn observe(
             .filter(|(_, s)| **s == ChainSide::Para(p.id))
             .map(|(n, _)| n)
             .collect();
+        // Collator accounts on this para: desired nodes and running ones.
+        let mut para_accounts: Vec<AccountId> = desired
+            .groups
+            .iter()
+            .filter(|g| g.chain == ChainSide::Para(p.id))
+            .flat_map(|g| g.nodes.iter().filter_map(|n| n.account.clone()))
+            .collect();
+        para_accounts.extend(
+            workloads
+                .values()
+                .flat_map(|w| w.nodes.iter())
+                .filter(|n| side.get(&n.name) == Some(&ChainSide::Para(p.id)))
+                .filter_map(|n| n.account.clone()),
+        );
         let view = if collators.is_empty() {
             ParachainView::NotRunning
         } else {
@@ -194,7 +208,7 @@ pub async fn observe(
                     continue;
                 };
                 match ChainClient::connect(&ep, &options.connect).await {
-                    Ok(c) => match read::observe_para(&c).await {
+                    Ok(c) => match read::observe_para(&c, &para_accounts).await {
                         Ok(s) => {
                             view = Some(ParachainView::Live(s));
                             break;

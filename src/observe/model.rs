@@ -250,11 +250,38 @@ pub enum ParachainView {
     Live(ParachainState),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A para read at one pinned finalized block of its own, through one of its
+/// nodes: collator membership, the collator accounts' session keys and
+/// balances on the para, and what the para authors with now.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParachainState {
     pub block_hash: HexHash,
     pub block_number: u64,
+    /// The para's `Session.CurrentIndex`.
+    #[serde(default)]
+    pub session_index: u32,
+    /// Para blocks per session, where the runtime shows it (for ETAs):
+    /// `CollatorSelection.KickThreshold`, which collator runtimes built from
+    /// the parachain template (penpal, asset hub) set to the session period.
+    #[serde(default)]
+    pub session_length: Option<u32>,
+    /// `Session.NextKeys` of the collator accounts asked for (hex SCALE).
+    #[serde(default)]
+    pub next_keys: BTreeMap<AccountId, String>,
+    /// `Session.QueuedKeys` accounts: the collators of the next para session.
+    #[serde(default)]
+    pub queued: Vec<AccountId>,
+    /// `Aura.Authorities` (hex sr25519 public keys): who authors now.
+    #[serde(default)]
+    pub aura_authorities: Vec<String>,
+    /// `CollatorSelection.CandidacyBond`.
+    #[serde(default, with = "crate::spec::ids::serde_balance")]
+    pub candidacy_bond: Balance,
+    /// Free balances on the para of the collator accounts asked for
+    /// (absent = no account).
+    #[serde(default, with = "crate::spec::ids::serde_balance::map")]
+    pub balances: BTreeMap<AccountId, Balance>,
     /// `CollatorSelection.Invulnerables`.
     #[serde(default)]
     pub invulnerables: Vec<AccountId>,

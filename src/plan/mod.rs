@@ -38,19 +38,19 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let validator_needs = validators::analyze(&ctx, &wl);
     let collator_needs = collators::analyze(&ctx);
 
-    let mut to_fund = validator_needs.accounts_to_fund();
-    to_fund.extend(collators::accounts_to_fund(&collator_needs));
-    let funded = funding::emit(&ctx, to_fund, &mut steps);
+    // Relay funding is for stashes; collators are funded on their para.
+    let funded = funding::emit(&ctx, validator_needs.accounts_to_fund(), &mut steps);
 
     validators::emit(&ctx, &validator_needs, &wl, &funded, &mut steps);
     let para_pending = parachains::emit(&ctx, &wl, &mut steps);
-    collators::emit(&collator_needs, &wl, &funded, &mut steps);
+    let collator_pending = collators::emit(&collator_needs, &wl, &mut steps);
 
     add_chain_gates(&ctx, &wl, &mut steps);
 
     let safety = safety::check(&ctx, &wl, &validator_needs, &steps);
     let mut pending = validator_needs.pending;
     pending.extend(para_pending);
+    pending.extend(collator_pending);
     pending.extend(wl.pending);
     pending.sort_by(|a, b| (&a.subject, &a.what).cmp(&(&b.subject, &b.what)));
 

@@ -57,6 +57,14 @@ impl StepId {
     pub fn collators_register_candidates(para: ParaId) -> Self {
         Self(format!("collators.{para}.candidates.register"))
     }
+    /// `collators.<id>.fund`: collator accounts topped up on the para.
+    pub fn collators_fund(para: ParaId) -> Self {
+        Self(format!("collators.{para}.fund"))
+    }
+    /// `collators.<id>.keys.<node>`: a collator's session keys on the para.
+    pub fn collator_keys(para: ParaId, node: &NodeName) -> Self {
+        Self(format!("collators.{para}.keys.{node}"))
+    }
     /// `collators.<id>.deregister`
     pub fn collators_deregister(para: ParaId) -> Self {
         Self(format!("collators.{para}.deregister"))
@@ -170,6 +178,21 @@ pub enum StepKind {
     OffboardPara {
         para: ParaId,
     },
+    /// `Utility.batch_all(Balances.transfer_keep_alive…)` on the para, from
+    /// the network's sudo key (the para's funding key): collators pay their
+    /// fees (and a candidate its bond) on the para, not on the relay.
+    FundCollators {
+        para: ParaId,
+        transfers: Vec<Transfer>,
+    },
+    /// `author_rotateKeysWithOwner` on the collator, then
+    /// `Session.set_keys(keys, proof)` on the para signed by the collator
+    /// account. Keys are known after apply.
+    SetCollatorKeys {
+        para: ParaId,
+        node: NodeName,
+        account: AccountId,
+    },
     /// `CollatorSelection` invulnerables / candidates on the para.
     RegisterCollators {
         para: ParaId,
@@ -188,7 +211,12 @@ impl StepKind {
         match self {
             StepKind::Workload { .. } | StepKind::HealthGate { .. } => vec![],
             StepKind::Fund { .. } => vec!["Utility.batch_all", "Balances.transfer_keep_alive"],
-            StepKind::SetKeys { .. } => vec!["author_rotateKeysWithOwner", "Session.set_keys"],
+            StepKind::SetKeys { .. } | StepKind::SetCollatorKeys { .. } => {
+                vec!["author_rotateKeysWithOwner", "Session.set_keys"]
+            }
+            StepKind::FundCollators { .. } => {
+                vec!["Utility.batch_all", "Balances.transfer_keep_alive"]
+            }
             StepKind::RegisterValidators {
                 consensus: Consensus::Poa,
                 ..

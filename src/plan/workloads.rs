@@ -289,10 +289,15 @@ pub(crate) fn plan(ctx: &Ctx<'_>, steps: &mut StepSet) -> WorkloadOutcome {
                 reason: format!(
                     "wait until {} {}",
                     nodes_phrase(&nodes.iter().collect::<Vec<_>>()),
-                    if nodes.len() == 1 {
-                        "answers RPC, is synced and has peers"
-                    } else {
-                        "answer RPC, are synced and have peers"
+                    // Collators are judged by their relay side (a lone
+                    // collator has no para peers).
+                    match (group.role == Role::Collator, nodes.len() == 1) {
+                        (false, true) => "answers RPC, is synced and has peers",
+                        (false, false) => "answer RPC, are synced and have peers",
+                        (true, true) => "answers RPC and its relay node is synced with relay peers",
+                        (true, false) => {
+                            "answer RPC and their relay nodes are synced with relay peers"
+                        }
                     }
                 ),
                 depends_on: vec![id],

@@ -1,6 +1,7 @@
 //! Node readiness as both providers judge it: RPC answers `system_health`,
-//! not major-syncing, and (in a network of several nodes) has a peer —
-//! polled until every node passes or the timeout names the stragglers.
+//! not major-syncing, and (in a network of several nodes) has a peer;
+//! collators by their relay side instead of para peers — polled until every
+//! node passes or the timeout names the stragglers.
 
 use super::ProviderError;
 use crate::spec::ids::NodeName;
@@ -40,6 +41,36 @@ pub async fn node_ready(
     }
     if want_peers && health.peers == 0 {
         return Err(format!("{node} has no peers"));
+    }
+    Ok(())
+}
+
+/// `Err(why)` while collator `node` is not ready. A collator is judged by
+/// its relay side — its embedded relay node synced and with relay peers
+/// (without them it never learns of a slot) — and by its para node
+/// answering and not major-syncing. Para peers are not asked for: a lone
+/// collator has none by nature, and before its para is onboarded it has no
+/// blocks to show either (para progress is watched on the chain, in
+/// `Paras.Heads` and the para's own head, by status and drift).
+pub async fn collator_ready(
+    node: &NodeName,
+    http_endpoint: &str,
+    relay_http_endpoint: &str,
+) -> Result<(), String> {
+    let relay = system_health(relay_http_endpoint)
+        .await
+        .map_err(|e| format!("{node}'s relay node: {e}"))?;
+    if relay.is_syncing {
+        return Err(format!("{node}'s relay node is syncing"));
+    }
+    if relay.peers == 0 {
+        return Err(format!(
+            "{node}'s relay node has no relay peers (is it on the relay nodes' chain spec?)"
+        ));
+    }
+    let para = system_health(http_endpoint).await?;
+    if para.is_syncing {
+        return Err(format!("{node} is syncing"));
     }
     Ok(())
 }

@@ -209,6 +209,22 @@ fn kind_attrs(kind: &StepKind) -> Vec<(&'static str, Value)> {
             ("nodes", node_list(nodes)),
             ("until", s("RPC reachable, synced, has peers".into())),
         ],
+        StepKind::FundCollators { para, transfers } => {
+            let mut a = vec![("para", s(para.to_string()))];
+            a.extend(kind_attrs(&StepKind::Fund {
+                transfers: transfers.clone(),
+            }));
+            a
+        }
+        StepKind::SetCollatorKeys {
+            para,
+            node,
+            account,
+        } => vec![
+            ("para", s(para.to_string())),
+            ("node", s(node.to_string())),
+            ("account", s(account.to_string())),
+        ],
         StepKind::Fund { transfers } => {
             let width = transfers
                 .iter()

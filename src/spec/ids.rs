@@ -109,7 +109,7 @@ pub enum ChainSide {
 pub type Balance = u128;
 
 /// A 32-byte hash rendered as `0x…` hex (block hashes, code hashes).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct HexHash(pub String);
 

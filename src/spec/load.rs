@@ -21,6 +21,9 @@ pub(crate) struct Origin<'a> {
     pub dir_label: String,
     /// Whether a path relative to the network directory exists there.
     pub exists: &'a dyn Fn(&str) -> bool,
+    /// The contents of such a path (local files only), for checks that look
+    /// inside referenced files (a para chain spec's `para_id`).
+    pub read: &'a dyn Fn(&str) -> Option<Vec<u8>>,
 }
 
 /// Load `dir/*.toml` (sorted by name) into a validated, expanded `Desired`.
@@ -63,10 +66,12 @@ pub fn load_dir(dir: &Path) -> Result<Desired, SpecErrors> {
         }
     }
     let base = dir.to_path_buf();
-    let exists = move |rel: &str| is_url(rel) || base.join(rel).exists();
+    let exists = |rel: &str| is_url(rel) || base.join(rel).exists();
+    let read = |rel: &str| (!is_url(rel)).then(|| std::fs::read(base.join(rel)).ok())?;
     let origin = Origin {
         dir_label: label.clone(),
         exists: &exists,
+        read: &read,
     };
     let mut desired = load_texts(texts, &origin)?;
     desired.source.dir = dir.to_path_buf();
@@ -129,9 +134,20 @@ pub fn load_git(repo_dir: &Path, rev: &str, net_dir: &Path) -> Result<Desired, S
         }
         normalize(&rel.join(p)).is_some_and(|full| root.get_path(&full).is_ok())
     };
+    let read = |p: &str| {
+        if is_url(p) {
+            return None;
+        }
+        if Path::new(p).is_absolute() {
+            return std::fs::read(p).ok();
+        }
+        let entry = root.get_path(&normalize(&rel.join(p))?).ok()?;
+        Some(repo.find_blob(entry.id()).ok()?.content().to_vec())
+    };
     let origin = Origin {
         dir_label: label.clone(),
         exists: &exists,
+        read: &read,
     };
     let mut desired = load_texts(texts, &origin)?;
     desired.source.dir = net_dir.to_path_buf();

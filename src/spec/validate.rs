@@ -504,6 +504,45 @@ fn check_chain(
     }
 }
 
+/// A para's chain spec names its para id (`para_id`, older specs `paraId`):
+/// a collator runs that id whatever the desired state says, so a spec for
+/// another para would onboard one para and collate another.
+fn check_spec_para_id(
+    id: i64,
+    id_at: At<'_, i64>,
+    spec: At<'_, String>,
+    origin: &Origin<'_>,
+    problems: &mut Vec<SpecDiagnostic>,
+) {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        para_id: Option<i64>,
+        #[serde(rename = "paraId")]
+        para_id_camel: Option<i64>,
+    }
+    let Some(bytes) = (origin.read)(spec.get()) else {
+        return;
+    };
+    // Only the top-level keys are looked at; a spec that is not JSON is the
+    // node's to reject.
+    let Ok(head) = serde_json::from_slice::<Head>(&bytes) else {
+        return;
+    };
+    if let Some(in_spec) = head.para_id.or(head.para_id_camel).filter(|p| *p != id) {
+        problems.push(
+            SpecDiagnostic::new(
+                "chain_spec_para_id",
+                format!("the chain spec of parachain {id} is for para {in_spec}"),
+            )
+            .at(spec.loc(), format!("`para_id` is {in_spec} in this spec"))
+            .and_at(id_at.loc(), format!("parachain {id} declared here"))
+            .help(format!(
+                "use the chain spec made for para {id} (its `para_id` must be {id}), or set id = {in_spec}"
+            )),
+        );
+    }
+}
+
 fn check_path(
     p: At<'_, String>,
     what: &str,
@@ -602,6 +641,9 @@ fn check_parachains(m: &Merged<'_>, origin: &Origin<'_>, problems: &mut Vec<Spec
             origin,
             problems,
         );
+        if let Some(s) = spec {
+            check_spec_para_id(v, id, s, origin, problems);
+        }
         let command = raw
             .command
             .as_ref()

@@ -2,8 +2,10 @@
 //! its membership in `CollatorSelection` on the para, then on-chain
 //! collators that match no node (external).
 //!
-//! Aura keys are not shown: the observation does not read the para's
-//! `Session.NextKeys` (see docs/status.md).
+//! With the para's chain read, each row also says whether the account has
+//! session keys on the para (`Session.NextKeys`) and whether those keys are
+//! in `Aura.Authorities` now — a collator registered this para session
+//! authors only from the session after next.
 
 use crate::observe::model::ParachainView;
 use crate::observe::Observed;
@@ -46,6 +48,10 @@ pub struct CollatorRow {
     pub on_chain: Option<CollatorMembership>,
     /// Node process runs (`None` for externals).
     pub running: Option<bool>,
+    /// Session keys in the para's `Session.NextKeys` (`None`: para not read).
+    pub keys_on_para: Option<bool>,
+    /// Those keys are in the para's `Aura.Authorities` now.
+    pub aura_authority: Option<bool>,
 }
 
 pub(super) fn rows(desired: &Desired, observed: &Observed) -> Vec<CollatorRow> {
@@ -71,6 +77,22 @@ pub(super) fn rows(desired: &Desired, observed: &Observed) -> Vec<CollatorRow> {
             } else {
                 CollatorMembership::None
             })
+        };
+        let keys = |a: Option<&AccountId>| -> (Option<bool>, Option<bool>) {
+            let (Some(s), Some(a)) = (live, a) else {
+                return (None, None);
+            };
+            match s.next_keys.get(a) {
+                None => (Some(false), Some(false)),
+                Some(k) => {
+                    let k = k.trim_start_matches("0x");
+                    let authority = s
+                        .aura_authorities
+                        .iter()
+                        .any(|x| x.trim_start_matches("0x").eq_ignore_ascii_case(k));
+                    (Some(true), Some(authority))
+                }
+            }
         };
         let running = |n: &NodeName| -> bool {
             observed
@@ -100,6 +122,8 @@ pub(super) fn rows(desired: &Desired, observed: &Observed) -> Vec<CollatorRow> {
                     desired_mode: g.collator,
                     on_chain: membership(account),
                     running: Some(running(&n.name)),
+                    keys_on_para: keys(account).0,
+                    aura_authority: keys(account).1,
                 });
             }
         }
@@ -130,6 +154,8 @@ pub(super) fn rows(desired: &Desired, observed: &Observed) -> Vec<CollatorRow> {
                     desired_mode: None,
                     on_chain: membership(p.account.as_ref()),
                     running: Some(p.running),
+                    keys_on_para: keys(p.account.as_ref()).0,
+                    aura_authority: keys(p.account.as_ref()).1,
                 });
             }
         }
@@ -149,6 +175,8 @@ pub(super) fn rows(desired: &Desired, observed: &Observed) -> Vec<CollatorRow> {
                     desired_mode: None,
                     on_chain: membership(Some(a)),
                     running: None,
+                    keys_on_para: keys(Some(a)).0,
+                    aura_authority: keys(Some(a)).1,
                 });
             }
         }

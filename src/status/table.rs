@@ -338,9 +338,24 @@ fn collators(rows: &[CollatorRow]) -> (String, Vec<String>) {
                     Some(false) => "no".into(),
                     None => "-".into(),
                 },
+                match (r.keys_on_para, r.aura_authority) {
+                    (Some(true), Some(true)) => "yes".into(),
+                    (Some(true), _) => "soon".into(),
+                    (Some(false), _) => "no".into(),
+                    (None, _) => "?".into(),
+                },
             ]
         })
         .collect();
+    if rows
+        .iter()
+        .any(|r| r.keys_on_para == Some(true) && r.aura_authority == Some(false))
+    {
+        notes.push(
+            "AURA soon: keys set on the para, authors from a later para session (`plan` shows when)"
+                .into(),
+        );
+    }
     if rows.iter().any(|r| !r.external && r.desired_mode.is_none()) {
         notes.push(NOT_DESIRED.to_string());
     }
@@ -352,7 +367,9 @@ fn collators(rows: &[CollatorRow]) -> (String, Vec<String>) {
     }
     (
         finish(
-            &["PARA", "NODE", "ACCOUNT", "DESIRED", "ON CHAIN", "RUNNING"],
+            &[
+                "PARA", "NODE", "ACCOUNT", "DESIRED", "ON CHAIN", "RUNNING", "AURA",
+            ],
             body,
             "No collators desired or on chain.",
         ),

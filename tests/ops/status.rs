@@ -391,6 +391,38 @@ fn collators_view_reads_membership_per_para() {
     }
 }
 
+/// Keys set on the para but not (yet) in `Aura.Authorities`: `soon`, with a
+/// note; no keys: `no`; an authority: `yes`.
+#[test]
+fn collators_view_shows_keys_and_aura_authority() {
+    let d = paras();
+    let mut o = in_sync(&d);
+    let Some(ParachainView::Live(p)) = o.parachains.get_mut(&ParaId(1000)) else {
+        panic!("para 1000 live in the fixture")
+    };
+    let c1 = p.invulnerables[1].clone();
+    let k1 = p.next_keys[&c1].clone();
+    p.aura_authorities.retain(|k| k != &k1);
+    let c0 = p.invulnerables[0].clone();
+    p.next_keys.remove(&c0);
+    let s = Status::build(&d, &o, None);
+    let by = |a: &AccountId| {
+        s.collators
+            .iter()
+            .find(|r| r.account.as_deref() == Some(a.to_string().as_str()))
+            .unwrap_or_else(|| panic!("{a}"))
+    };
+    assert_eq!(
+        (by(&c1).keys_on_para, by(&c1).aura_authority),
+        (Some(true), Some(false))
+    );
+    assert_eq!(by(&c0).keys_on_para, Some(false));
+    let t = table(&d, &o, View::Collators);
+    assert_fits(&t, "collators");
+    assert!(t.contains(" soon"), "{t}");
+    assert!(t.contains("AURA soon: keys set on the para"), "{t}");
+}
+
 /// Long names and versions are cut, never wrapped past 80 columns.
 #[test]
 fn long_values_still_fit_80_columns() {

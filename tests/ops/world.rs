@@ -106,9 +106,16 @@ pub fn in_sync(desired: &Desired) -> Observed {
         );
         let mut invulnerables = Vec::new();
         let mut candidates = Vec::new();
+        let mut next_keys = BTreeMap::new();
+        let mut aura_authorities = Vec::new();
         for g in p.groups.iter().filter_map(|g| desired.group(g)) {
             for n in &g.nodes {
                 let Some(a) = n.account.clone() else { continue };
+                // Keys set on the para and authoring (genesis collators' keys
+                // come with the para's genesis).
+                let keys = format!("0x{}", hex::encode(a.0));
+                next_keys.insert(a.clone(), keys.clone());
+                aura_authorities.push(keys);
                 match g.collator {
                     Some(CollatorMode::Invulnerable) => invulnerables.push(a),
                     Some(CollatorMode::Candidate) => candidates.push(a),
@@ -125,6 +132,9 @@ pub fn in_sync(desired: &Desired) -> Observed {
                 candidates,
                 desired_candidates: Some(4),
                 sudo_key: None,
+                next_keys,
+                aura_authorities,
+                ..Default::default()
             }),
         );
     }

@@ -34,11 +34,9 @@ fn fresh_network_lists_every_step_known_after_apply() {
         );
     }
 
+    // Stashes are funded on the relay, collators on their para.
     let fund = step(&p, "fund");
-    assert_eq!(
-        members(fund),
-        vec!["collator-0", "collator-1", "validator-a-0", "validator-a-1"]
-    );
+    assert_eq!(members(fund), vec!["validator-a-0", "validator-a-1"]);
     match &fund.kind {
         StepKind::Fund { transfers } => assert!(transfers.iter().all(|t| t.amount == FUNDING)),
         k => panic!("{k:?}"),
@@ -81,13 +79,52 @@ fn fresh_network_lists_every_step_known_after_apply() {
         vec!["gate.collator", "gate.genesis"]
     );
 
+    let para_fund = step(&p, "collators.2000.fund");
+    match &para_fund.kind {
+        StepKind::FundCollators { para, transfers } => {
+            assert_eq!(para.0, 2000);
+            assert_eq!(
+                transfers
+                    .iter()
+                    .map(|t| t.node.as_str())
+                    .collect::<Vec<_>>(),
+                vec!["collator-0", "collator-1"]
+            );
+            assert!(transfers.iter().all(|t| t.amount == FUNDING));
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(
+        deps(&p, "collators.2000.fund"),
+        vec!["gate.collator", "gate.genesis", "para.2000.onboard"]
+    );
+    for n in ["collator-0", "collator-1"] {
+        let id = format!("collators.2000.keys.{n}");
+        assert_eq!(step(&p, &id).known_after_apply, vec!["session_keys"]);
+        assert_eq!(
+            deps(&p, &id),
+            vec![
+                "collators.2000.fund",
+                "gate.collator",
+                "gate.genesis",
+                "para.2000.onboard"
+            ]
+        );
+    }
     assert_eq!(
         members(step(&p, "collators.2000.register")),
         vec!["collator-0", "collator-1"]
     );
     assert_eq!(
         deps(&p, "collators.2000.register"),
-        vec!["fund", "gate.collator", "gate.genesis", "para.2000.onboard"]
+        vec![
+            "collators.2000.fund",
+            "collators.2000.keys.collator-0",
+            "collators.2000.keys.collator-1",
+            "gate.collator",
+            "gate.genesis",
+            "para.2000.onboard"
+        ]
     );
 
     // Nothing to deregister, no keys for genesis authorities, nothing unsafe.
@@ -97,7 +134,7 @@ fn fresh_network_lists_every_step_known_after_apply() {
     assert_eq!(
         p.summary(),
         Summary {
-            add: 10,
+            add: 13,
             change: 0,
             destroy: 0
         }
@@ -951,5 +988,79 @@ fn dag_validation_reports_missing_steps_cycles_and_duplicates() {
     assert_eq!(
         dup.validate(),
         Err(DagError::DuplicateStep(StepId("a".into())))
+    );
+}
+
+// ---------------------------------------------------------------- collators
+
+/// Keys set and registered on the para, but the para session has not turned:
+/// nothing to do, both collators pending with an ETA in para sessions and
+/// para blocks (queued → the next session, else the one after).
+#[test]
+fn registered_collators_not_authoring_yet_are_pending_with_a_para_eta() {
+    let d = with_para().build();
+    let world = World::converged(&d);
+    let mut o = world.observe();
+    let c0 = d
+        .node(&NodeName::new("collator-0"))
+        .unwrap()
+        .account
+        .clone()
+        .unwrap();
+    let Some(ParachainView::Live(s)) = o.parachains.get_mut(&ParaId(2000)) else {
+        panic!("para live in the converged world")
+    };
+    assert!(s.next_keys.contains_key(&c0) && s.invulnerables.contains(&c0));
+    s.aura_authorities.clear();
+    s.queued = vec![c0];
+    s.session_index = 5;
+    s.block_number = 100;
+    s.session_length = Some(3600);
+
+    let p = plan(&d, &o);
+    assert!(p.is_empty(), "{:#?}", p.steps);
+    let eta = |node: &str| {
+        p.pending
+            .iter()
+            .find(|x| x.subject == node)
+            .and_then(|x| x.eta.clone())
+            .unwrap_or_else(|| panic!("{node} not pending: {:?}", p.pending))
+    };
+    assert_eq!(eta("collator-0").session, Some(6));
+    assert!(eta("collator-0").text.contains("in ~3500 para blocks"));
+    assert_eq!(eta("collator-1").session, Some(7));
+    assert!(eta("collator-1").text.contains("in ~7100 para blocks"));
+}
+
+/// Collators are funded and keyed on their para, never on the relay, and a
+/// genesis-authority collator group is left alone.
+#[test]
+fn collators_are_funded_and_keyed_on_the_para_only() {
+    let d = with_para()
+        .collators(2000, "penpal-genesis", 1, CollatorMode::Invulnerable)
+        .with(|g| g.genesis_authorities = true)
+        .build();
+    let world = World::converged(&d);
+    let mut o = world.observe();
+    // Para observable, the managed collators unknown to it.
+    let Some(ParachainView::Live(s)) = o.parachains.get_mut(&ParaId(2000)) else {
+        panic!("para live")
+    };
+    *s = ParachainState {
+        block_hash: s.block_hash.clone(),
+        block_number: 10,
+        ..Default::default()
+    };
+    let p = plan(&d, &o);
+    assert!(!has(&p, "fund"), "no relay funding for collators");
+    assert_eq!(
+        members(step(&p, "collators.2000.fund")),
+        vec!["collator-0", "collator-1"]
+    );
+    assert!(has(&p, "collators.2000.keys.collator-0"));
+    assert!(!has(&p, "collators.2000.keys.penpal-genesis-0"));
+    assert_eq!(
+        members(step(&p, "collators.2000.register")),
+        vec!["collator-0", "collator-1"]
     );
 }

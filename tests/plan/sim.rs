@@ -61,6 +61,15 @@ pub struct SimChain {
 pub struct SimParaSide {
     pub invulnerables: Vec<AccountId>,
     pub candidates: Vec<AccountId>,
+    /// `Session.NextKeys` on the para.
+    pub next_keys: BTreeMap<AccountId, String>,
+    /// Free balances on the para.
+    pub balances: BTreeMap<AccountId, Balance>,
+    /// Para session: `Session.QueuedKeys` accounts and the `Aura.Authorities`
+    /// keys (collators author two para sessions after they registered).
+    pub session: u32,
+    pub queued: Vec<AccountId>,
+    pub authorities: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -214,8 +223,14 @@ impl World {
                     block_number: 1,
                     invulnerables: side.invulnerables,
                     candidates: side.candidates,
+                    next_keys: side.next_keys,
+                    balances: side.balances,
+                    session_index: side.session,
+                    queued: side.queued,
+                    aura_authorities: side.authorities,
                     desired_candidates: None,
                     sudo_key: None,
+                    ..Default::default()
                 })
             } else {
                 ParachainView::NotRunning
@@ -401,6 +416,46 @@ impl World {
                 }
                 Ok(())
             }
+            StepKind::FundCollators { para, transfers } => {
+                self.chain_mut()?;
+                let side = self.para_side.entry(*para).or_default();
+                for t in transfers {
+                    *side.balances.entry(t.to.clone()).or_insert(0) += t.amount;
+                }
+                Ok(())
+            }
+            StepKind::SetCollatorKeys {
+                para,
+                node,
+                account,
+            } => {
+                self.chain_mut()?;
+                let fee = self.fee;
+                let keys = self.fresh_key(node);
+                {
+                    let side = self.para_side.entry(*para).or_default();
+                    let bal = side.balances.entry(account.clone()).or_insert(0);
+                    if *bal < fee {
+                        return Err(format!(
+                            "collator {node} cannot pay the set_keys fee on para {para}"
+                        ));
+                    }
+                    *bal -= fee;
+                }
+                let n = self
+                    .node_mut(node)
+                    .ok_or_else(|| format!("node {node} does not exist"))?;
+                if !n.running {
+                    return Err(format!("node {node} not running"));
+                }
+                n.keystore.insert(keys.clone());
+                self.para_side
+                    .entry(*para)
+                    .or_default()
+                    .next_keys
+                    .insert(account.clone(), keys);
+                Ok(())
+            }
             StepKind::RegisterCollators {
                 para,
                 invulnerable,
@@ -409,6 +464,13 @@ impl World {
                 self.chain_mut()?;
                 let side = self.para_side.entry(*para).or_default();
                 for m in members {
+                    // CollatorSelection: `ValidatorNotRegistered` without keys.
+                    if !side.next_keys.contains_key(&m.account) {
+                        return Err(format!(
+                            "{} registered on para {para} without session keys there",
+                            m.node
+                        ));
+                    }
                     if *invulnerable {
                         side.candidates.retain(|a| a != &m.account);
                         push_unique(&mut side.invulnerables, &m.account);
@@ -500,6 +562,19 @@ impl World {
 
     /// One session change, as `pallet_session` + `ValidatorManager` / staking do it.
     pub fn advance_session(&mut self) {
+        // Para sessions turn with the relay's here (real ones are hours).
+        for side in self.para_side.values_mut() {
+            side.session += 1;
+            side.authorities = side
+                .queued
+                .iter()
+                .filter_map(|a| side.next_keys.get(a).cloned())
+                .collect();
+            let mut next = side.invulnerables.clone();
+            next.extend(side.candidates.iter().cloned());
+            next.retain(|a| side.next_keys.contains_key(a));
+            side.queued = next;
+        }
         let consensus = self.consensus;
         let Some(c) = self.chain.as_mut() else { return };
         c.session += 1;

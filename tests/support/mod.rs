@@ -4,6 +4,10 @@
 //!   else the archive in `../shared/bin/` (extracted once, under a file lock,
 //!   into `~/.cache/paraform/bin`). With none, it panics saying how to
 //!   provide one: a real-node test never skips silently.
+//! - [`omni_node_bin`] finds `polkadot-omni-node` the same way
+//!   (`OMNI_NODE_BIN`, `PATH`, then `../shared/bin/omni-node-*.tar.xz`,
+//!   sha256-checked and extracted once into `~/.cache/paraform/omni-node`);
+//!   [`penpal_file`] gives the penpal raw specs and runtime of that archive.
 //! - [`raw_chain_spec`] builds the raw spec of a built-in chain once per
 //!   binary (cached); nodes started from it skip the genesis build (~50 s
 //!   saved per node on two cores).
@@ -130,16 +134,147 @@ pub fn polkadot_bin() -> PathBuf {
     cached
 }
 
+const HOW_TO_PROVIDE_OMNI: &str = "no polkadot-omni-node found. Provide one with \
+     OMNI_NODE_BIN=/path/to/polkadot-omni-node, or put `polkadot-omni-node` on PATH, or place \
+     omni-node-*-x86_64-linux.tar.xz (with SHA256SUMS) in ../shared/bin/ beside the checkout (see \
+     ../shared/bin/README.md). The penpal runtime and raw para specs come from that archive. \
+     Real-node tests never skip.";
+
+/// Penpal files of the omni-node archive (raw specs of paras 2000 and 2001
+/// on rococo-local, the runtime wasm).
+pub const PENPAL_FILES: [&str; 3] = [
+    "penpal-2000-rococo-local.json",
+    "penpal-2001-rococo-local.json",
+    "penpal_runtime.compact.compressed.wasm",
+];
+
+/// The directory holding the omni-node archive's contents (binary, penpal
+/// specs, runtime), extracted once under a file lock into
+/// `~/.cache/paraform/omni-node` after checking the archive's sha256
+/// against `SHA256SUMS`.
+pub fn omni_node_assets() -> PathBuf {
+    let dir = cache_dir().join("omni-node");
+    let complete = |d: &Path| {
+        is_executable(&d.join("polkadot-omni-node"))
+            && PENPAL_FILES.iter().all(|f| d.join(f).is_file())
+    };
+    if complete(&dir) {
+        return dir;
+    }
+    let archive =
+        find_archive_named("omni-node-").unwrap_or_else(|| panic!("{HOW_TO_PROVIDE_OMNI}"));
+    with_file_lock(&cache_dir().join("omni-node.lock"), || {
+        if complete(&dir) {
+            return;
+        }
+        verify_sha256(&archive);
+        let tmp = cache_dir().join(format!("omni-node.extract.{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).expect("create extract dir");
+        let status = Command::new("tar")
+            .arg("-xJf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&tmp)
+            .status()
+            .unwrap_or_else(|e| panic!("running tar to extract {}: {e}", archive.display()));
+        assert!(status.success(), "tar -xJf {} failed", archive.display());
+        fs::create_dir_all(&dir).expect("create omni-node dir");
+        // The binary last: its presence marks a complete extraction.
+        for name in PENPAL_FILES.iter().chain(["polkadot-omni-node"].iter()) {
+            let found = find_file(&tmp, name).unwrap_or_else(|| {
+                panic!(
+                    "{} does not contain {name}. {HOW_TO_PROVIDE_OMNI}",
+                    archive.display()
+                )
+            });
+            fs::rename(&found, dir.join(name)).expect("move extracted file");
+        }
+        let _ = fs::remove_dir_all(&tmp);
+    });
+    assert!(
+        complete(&dir),
+        "extraction did not produce the files. {HOW_TO_PROVIDE_OMNI}"
+    );
+    dir
+}
+
+/// The `polkadot-omni-node` binary to test with: `OMNI_NODE_BIN`, else
+/// `polkadot-omni-node` on `PATH`, else the archive (see [`omni_node_assets`]).
+pub fn omni_node_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("OMNI_NODE_BIN").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        assert!(
+            is_executable(&p),
+            "OMNI_NODE_BIN={} is not an executable file. {HOW_TO_PROVIDE_OMNI}",
+            p.display()
+        );
+        return p;
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join("polkadot-omni-node");
+            if is_executable(&p) {
+                return p;
+            }
+        }
+    }
+    omni_node_assets().join("polkadot-omni-node")
+}
+
+/// A penpal file of the archive (e.g. `penpal-2000-rococo-local.json`).
+pub fn penpal_file(name: &str) -> PathBuf {
+    omni_node_assets().join(name)
+}
+
+/// Check `archive` against the `SHA256SUMS` beside it (panics on a mismatch
+/// or a missing entry: a corrupt archive must not be extracted).
+fn verify_sha256(archive: &Path) {
+    use sha2::{Digest, Sha256};
+    let name = archive
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let sums = archive.with_file_name("SHA256SUMS");
+    let sums = fs::read_to_string(&sums)
+        .unwrap_or_else(|e| panic!("{}: {e}. {HOW_TO_PROVIDE_OMNI}", sums.display()));
+    let want = sums
+        .lines()
+        .find_map(|l| {
+            let (sum, file) = l.split_once(char::is_whitespace)?;
+            (file.trim().trim_start_matches('*') == name).then(|| sum.to_lowercase())
+        })
+        .unwrap_or_else(|| panic!("SHA256SUMS has no entry for {name}"));
+    let mut f = File::open(archive).expect("open archive");
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).expect("read archive");
+    let got = hex::encode(h.finalize());
+    assert_eq!(
+        got,
+        want,
+        "sha256 of {} does not match SHA256SUMS",
+        archive.display()
+    );
+}
+
+/// The polkadot archive: `polkadot-*.tar.xz`, never the omni-node one.
 fn find_archive() -> Option<PathBuf> {
+    find_archive_named("polkadot-")
+}
+
+fn find_archive_named(prefix: &str) -> Option<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = manifest.join("..").join("shared").join("bin");
     let mut found: Vec<PathBuf> = fs::read_dir(&dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("polkadot-") && n.ends_with(".tar.xz"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                // `polkadot-omni-node-*` must never pass for the relay binary.
+                n.starts_with(prefix)
+                    && n.ends_with(".tar.xz")
+                    && (prefix.contains("omni") || !n.contains("omni"))
+            })
         })
         .collect();
     found.sort();

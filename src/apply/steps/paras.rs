@@ -8,8 +8,8 @@ use crate::apply::ops::{CoreAssignment, Intent, OpError, SignerRole};
 use crate::chain::calls::ParaKind;
 use crate::chain::read::RelayDetails;
 use crate::observe::model::{ChainState, ParaLifecycle, ParachainState};
-use crate::plan::{Member, Step};
-use crate::spec::ids::{AccountId, ParaId};
+use crate::plan::{Member, Step, Transfer};
+use crate::spec::ids::{AccountId, NodeName, ParaId};
 use crate::spec::model::{GenesisSource, OnboardMode};
 use std::collections::BTreeSet;
 
@@ -230,7 +230,8 @@ pub async fn register_collators(
     members: &[Member],
 ) -> Result<StepOutcome, OpError> {
     settle_previous(ctx, step).await?;
-    let s = ctx.chain.para(para).await?;
+    let accounts: Vec<AccountId> = members.iter().map(|m| m.account.clone()).collect();
+    let s = producing(ctx, para, &accounts).await?;
     if invulnerable {
         return change_invulnerables(ctx, step, para, &s, members, true).await;
     }
@@ -275,7 +276,7 @@ pub async fn deregister_collators(
     members: &[Member],
 ) -> Result<StepOutcome, OpError> {
     settle_previous(ctx, step).await?;
-    let s = ctx.chain.para(para).await?;
+    let s = ctx.chain.para(para, &[]).await?;
     // Only invulnerables are removed: CollatorSelection kicks a candidate
     // that stops producing blocks by itself.
     change_invulnerables(ctx, step, para, &s, members, false).await
@@ -349,10 +350,141 @@ fn keys_hint(e: OpError, para: ParaId) -> OpError {
     if text.contains("ValidatorNotRegistered") || text.contains("NoAssociatedValidatorId") {
         OpError::Invalid(format!(
             "{text}: the collator's session keys are not set on para {para} (Session.set_keys \
-             signed by the collator account, which needs funds on the para); paraform does not \
-             set collator keys yet — set them, or use collators whose keys are in the para's genesis"
+             signed by the collator account, which needs funds on the para): the plan's \
+             collators.{para}.keys.* steps set them; apply again to run them"
         ))
     } else {
         e
     }
+}
+
+/// How long collator steps wait for a freshly onboarded para to produce its
+/// first block (onboarding takes ~2 relay sessions plus the PVF pre-check).
+const FIRST_BLOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The para at its finalized block, once it has produced a block: a
+/// transaction sent to a para that is still onboarding would only sit in
+/// the pool (and its mortality would count blocks that do not come).
+async fn producing(
+    ctx: &StepCtx<'_>,
+    para: ParaId,
+    accounts: &[AccountId],
+) -> Result<ParachainState, OpError> {
+    let deadline = tokio::time::Instant::now() + FIRST_BLOCK_WAIT.max(ctx.options.gate_timeout);
+    loop {
+        let s = ctx.chain.para(para, accounts).await?;
+        if s.block_number > 0 {
+            return Ok(s);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(OpError::Invalid(format!(
+                "para {para} has produced no finalized block within {:?} (is it onboarded, \
+                 with a core, and does a collator with keys in its Aura authorities run?)",
+                FIRST_BLOCK_WAIT.max(ctx.options.gate_timeout)
+            )));
+        }
+        tracing::info!(%para, "waiting for the para's first finalized block");
+        tokio::time::sleep(ctx.options.poll).await;
+    }
+}
+
+/// Top up collator accounts on the para, from the network's sudo key (the
+/// para's funding key; on penpal's development preset //Alice, sudo and
+/// endowed). Accounts that reached the target meanwhile are left out.
+pub async fn fund_collators(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    para: ParaId,
+    transfers: &[Transfer],
+) -> Result<StepOutcome, OpError> {
+    settle_previous(ctx, step).await?;
+    let target = ctx.desired.funding.amount;
+    let accounts: Vec<AccountId> = transfers.iter().map(|t| t.to.clone()).collect();
+    let s = producing(ctx, para, &accounts).await?;
+    let todo: Vec<(AccountId, u128)> = transfers
+        .iter()
+        .filter(|t| s.balances.get(&t.to).copied().unwrap_or(0) < target)
+        .map(|t| (t.to.clone(), t.amount))
+        .collect();
+    if todo.is_empty() {
+        return Ok(StepOutcome::AlreadyDone(format!(
+            "every collator account already holds its funding on para {para}"
+        )));
+    }
+    let n = todo.len();
+    submit(
+        ctx,
+        step,
+        &SignerRole::Sudo,
+        &Intent::FundPara {
+            para,
+            transfers: todo,
+        },
+    )
+    .await?;
+    Ok(StepOutcome::Done(format!(
+        "funded {n} collator account(s) on para {para}"
+    )))
+}
+
+/// A collator's session keys on the para: keys from the node
+/// (`author_rotateKeysWithOwner`, or derived where the group asks), then
+/// `Session.set_keys` on the para signed by the collator account. Done
+/// already when the para's `Session.NextKeys` holds keys the node has.
+pub async fn set_collator_keys(
+    ctx: &StepCtx<'_>,
+    step: &Step,
+    para: ParaId,
+    node: &NodeName,
+    account: &AccountId,
+) -> Result<StepOutcome, OpError> {
+    settle_previous(ctx, step).await?;
+    let s = producing(ctx, para, std::slice::from_ref(account)).await?;
+    if let Some(keys) = s.next_keys.get(account) {
+        let bytes = hex::decode(keys.trim_start_matches("0x")).map_err(|e| {
+            OpError::Invalid(format!(
+                "Session.NextKeys of {account} on para {para} is not hex: {e}"
+            ))
+        })?;
+        if ctx.chain.has_session_keys(node, &bytes).await? {
+            return Ok(StepOutcome::AlreadyDone(format!(
+                "Session.NextKeys on para {para} is set and {node} holds those keys"
+            )));
+        }
+    }
+    let role = SignerRole::Collator(node.clone());
+    let signer = ctx.chain.signer_account(&role)?;
+    if &signer != account {
+        return Err(OpError::Invalid(format!(
+            "the derivation root gives {signer} as the collator account of {node}, but the plan \
+             expects {account}: was the plan made with another root?"
+        )));
+    }
+    let generated = ctx.chain.rotate_keys(node, account).await?;
+    let keys_hex = format!("0x{}", hex::encode(&generated.keys));
+    ctx.journal
+        .resolve(&step.id, ctx.intent, "session_keys", keys_hex.clone())
+        .await?;
+    if s.next_keys.get(account).is_some_and(|k| {
+        k.trim_start_matches("0x")
+            .eq_ignore_ascii_case(&keys_hex[2..])
+    }) {
+        return Ok(StepOutcome::Done(format!(
+            "session keys inserted; Session.NextKeys on para {para} already holds them"
+        )));
+    }
+    submit(
+        ctx,
+        step,
+        &role,
+        &Intent::SetParaKeys {
+            para,
+            keys: generated.keys,
+            proof: generated.proof,
+        },
+    )
+    .await?;
+    Ok(StepOutcome::Done(format!(
+        "session keys rotated and set on para {para}"
+    )))
 }

@@ -100,7 +100,10 @@ pub fn node_args(l: &Launch<'_>) -> Vec<OsString> {
     match (l.spec.role, l.dev_key) {
         (Role::Validator, Some(dev)) => add(&mut a, &[&format!("--{dev}")]),
         (Role::Validator, None) => add(&mut a, &[&"--validator"]),
-        (Role::Collator, _) => add(&mut a, &[&"--collator"]),
+        // A collator with genesis keys authors with them (`--alice` puts
+        // Alice's aura key in the keystore); `--collator` makes it author.
+        (Role::Collator, Some(dev)) => add(&mut a, &[&"--collator", &format!("--{dev}")]),
+        (Role::Collator, None) => add(&mut a, &[&"--collator"]),
         (Role::Full | Role::Rpc | Role::Bootnode, _) => {}
     }
     if !l.bootnodes.is_empty() {

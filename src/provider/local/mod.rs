@@ -60,6 +60,8 @@ struct Topology {
     nodes: Vec<NodeName>,
     relay_bootnodes: Vec<NodeName>,
     para_bootnodes: BTreeMap<ParaId, Vec<NodeName>>,
+    /// Nodes of para groups (collators): readiness looks at their relay side.
+    para_nodes: std::collections::BTreeSet<NodeName>,
 }
 
 impl Topology {
@@ -94,6 +96,12 @@ impl Topology {
             }
         }
         Topology {
+            para_nodes: desired
+                .groups
+                .iter()
+                .filter(|g| matches!(g.chain, ChainSide::Para(_)))
+                .flat_map(|g| g.nodes.iter().map(|n| n.name.clone()))
+                .collect(),
             nodes: desired.nodes().map(|n| n.name.clone()).collect(),
             relay_bootnodes,
             para_bootnodes,
@@ -124,6 +132,11 @@ pub struct LocalProvider {
     network: NetworkName,
     net_dir: PathBuf,
     topology: Topology,
+    /// The relay nodes' binary: a collator's embedded relay node starts
+    /// from the raw relay spec this binary exported, the very file the
+    /// relay nodes run (a built-in name in the omni-node is another
+    /// genesis: the embedded node would sit at #0 with no peers).
+    relay_command: String,
     options: LocalOptions,
     /// Serialises ports.json updates within this process (the state lock
     /// serialises processes).
@@ -143,6 +156,7 @@ impl LocalProvider {
             network: desired.network.clone(),
             net_dir,
             topology: Topology::of(desired),
+            relay_command: desired.relay.command.clone(),
             options,
             ports_lock: tokio::sync::Mutex::new(()),
             spec_lock: tokio::sync::Mutex::new(()),
@@ -338,12 +352,8 @@ impl LocalProvider {
         let chain = self.chain_for(&bin, &spec.chain, node).await?;
         let relay_chain = match &spec.relay_chain {
             Some(c) => {
-                Some(
-                    chain_arg(c, &self.net_dir).map_err(|reason| ProviderError::Start {
-                        node: node.clone(),
-                        reason,
-                    })?,
-                )
+                let relay_bin = self.resolve_binary(&self.relay_command)?;
+                Some(self.chain_for(&relay_bin, c, node).await?)
             }
             None => None,
         };
@@ -507,14 +517,18 @@ impl LocalProvider {
         self.release_port(node).await
     }
 
-    fn http_endpoint(&self, node: &NodeName) -> Result<String, ProviderError> {
+    /// HTTP RPC of the node and of its embedded relay node (collators).
+    fn http_endpoints(&self, node: &NodeName) -> Result<(String, String), ProviderError> {
         let map = self
             .read_ports()?
             .ok_or_else(|| ProviderError::UnknownNode(node.clone()))?;
         let p = map
             .ports(node)
             .ok_or_else(|| ProviderError::UnknownNode(node.clone()))?;
-        Ok(format!("http://127.0.0.1:{}", p.rpc))
+        Ok((
+            format!("http://127.0.0.1:{}", p.rpc),
+            format!("http://127.0.0.1:{}", p.relay_rpc),
+        ))
     }
 }
 
@@ -785,8 +799,11 @@ impl Provider for LocalProvider {
                             node: n,
                         });
                     }
-                    let ready = match self.http_endpoint(&n) {
-                        Ok(ep) => health::node_ready(&n, &ep, want_peers).await,
+                    let ready = match self.http_endpoints(&n) {
+                        Ok((ep, relay_ep)) if self.topology.para_nodes.contains(&n) => {
+                            health::collator_ready(&n, &ep, &relay_ep).await
+                        }
+                        Ok((ep, _)) => health::node_ready(&n, &ep, want_peers).await,
                         Err(e) => Err(e.to_string()),
                     };
                     if let Err(why) = ready {
