@@ -143,6 +143,26 @@ pub(crate) fn check(m: &Merged<'_>, local: bool, problems: &mut Vec<SpecDiagnost
     for g in &m.groups {
         check_group_needs(m, g, problems);
     }
+    // An Ingress's Service is `<group>-rpc`, which is also the name of a
+    // group `<group>-rpc`'s headless Service.
+    for g in &m.groups {
+        let raw = g.at.get();
+        let Some(i) = raw.kubernetes.as_ref().and_then(|k| k.ingress.as_ref()) else {
+            continue;
+        };
+        let svc = format!("{}-rpc", raw.name.get_ref());
+        if let Some(other) = m.groups.iter().find(|o| o.at.get().name.get_ref() == &svc) {
+            problems.push(
+                SpecDiagnostic::new(
+                    "name_collision",
+                    format!("the Ingress Service of group `{}` is named `{svc}`, like the group `{svc}`", raw.name.get_ref()),
+                )
+                .at(Loc::new(g.at.file, i.host.span()), format!("needs a Service `{svc}`"))
+                .and_at(other.at.sub_loc(&other.at.get().name), "a group of that name")
+                .help("rename one of the groups: their Services would be the same object"),
+            );
+        }
+    }
 }
 
 /// Settings that need something else of the group (a p2p Service, an RPC port).

@@ -70,6 +70,7 @@ const CASES: &[(&str, &str, &str)] = &[
         "network.toml:6",
     ),
     ("k8s_bad_settings", "bad_value", "network.toml:15"),
+    ("k8s_ingress_collision", "name_collision", "network.toml:13"),
 ];
 
 #[test]

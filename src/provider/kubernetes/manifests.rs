@@ -14,7 +14,9 @@
 //! - per pod, a p2p Service `<pod>-p2p` (and `<pod>-relay-p2p` for collators), when `p2p` ≠ None,
 //! - a Secret `<group>-node-keys` with one node key per pod,
 //! - a ConfigMap `<group>-public-addrs` (the `--public-addr` of each pod),
-//! - a ConfigMap `<group>-chain-spec` when a chain spec file is shipped inline.
+//! - a ConfigMap `<group>-chain-spec` when a chain spec file is shipped inline,
+//! - with `kubernetes.ingress`, a Service `<group>-rpc` and an Ingress `<group>`,
+//! - with `kubernetes.service_monitor`, a ServiceMonitor `<group>` (if served).
 
 use crate::provider::local::nodekey::NodeKey;
 use crate::spec::ids::{AccountId, NetworkName, NodeName, ParaId};
