@@ -213,8 +213,10 @@ consensus = "poa"
                         .iter()
                         .map(|c| format!("{}={}", c.type_, c.status))
                         .collect::<Vec<_>>()),
-                    s.and_then(|s| s.container_statuses.as_ref())
-                        .map(|c| c.iter().map(|c| format!("{:?}", c.state)).collect::<Vec<_>>()),
+                    s.and_then(|s| s.container_statuses.as_ref()).map(|c| c
+                        .iter()
+                        .map(|c| format!("{:?}", c.state))
+                        .collect::<Vec<_>>()),
                 )
             })
             .collect::<Vec<_>>()
@@ -305,9 +307,7 @@ pub async fn genesis_validators_produce_and_finalize(env: &PodEnv) {
     );
     eprintln!("finalized #{f} after {:.1?}", t.elapsed());
 
-    let o = env
-        .paraform(&["plan", net, "--detailed-exitcode"])
-        .await;
+    let o = env.paraform(&["plan", net, "--detailed-exitcode"]).await;
     assert_eq!(o.status.code(), Some(0), "plan after apply: {}", text(&o));
 }
 
