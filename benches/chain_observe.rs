@@ -13,7 +13,7 @@ use paraform::chain::calls;
 use paraform::chain::keys;
 use paraform::chain::node_rpc::NodeRpc;
 use paraform::chain::read::observe_relay_detailed;
-use paraform::chain::submit::{self, SignerBatch, SubmissionRecord, SubmitOptions};
+use paraform::chain::submit::{self, SignerBatch, SubmissionRecord, SubmitOptions, Target};
 use paraform::chain::{ChainClient, ConnectOptions};
 use paraform::spec::ids::AccountId;
 use secrecy::SecretString;
@@ -39,7 +39,8 @@ async fn run() {
         .await
         .expect("connect");
     let opts = SubmitOptions::default();
-    let journal = |_: &SubmissionRecord| {};
+    let journal = std::sync::Mutex::new(Vec::<SubmissionRecord>::new());
+    let target = Target::relay(&client, &opts, &journal);
     let alice = keys::keypair(&keys::dev_suri("alice"), "alice").expect("alice");
     let root = SecretString::from("//paraform-bench".to_string());
     let stashes: Vec<_> = (0..N)
@@ -60,7 +61,7 @@ async fn run() {
             .collect::<Vec<_>>(),
     )
     .expect("fund");
-    submit::submit(&client, &alice, "fund", &fund, &opts, &journal)
+    submit::submit(&target, &alice, "fund", &fund)
         .await
         .expect("fund 100");
     eprintln!(
@@ -89,7 +90,7 @@ async fn run() {
             intents: vec![(format!("keys-{i}"), calls::set_keys(&g.keys, &g.proof))],
         })
         .collect();
-    let results = submit::submit_all(&client, batches, &opts, &journal).await;
+    let results = submit::submit_all(&target, batches).await;
     let ok = results.iter().flatten().filter(|r| r.is_ok()).count();
     eprintln!(
         "set_keys from {N} signers in parallel: {ok}/{N} finalized in {:.1}s",
@@ -98,12 +99,10 @@ async fn run() {
 
     let t = Instant::now();
     submit::submit(
-        &client,
+        &target,
         &alice,
         "register",
         &calls::sudo(calls::register_validators(&accounts)),
-        &opts,
-        &journal,
     )
     .await
     .expect("register 100");

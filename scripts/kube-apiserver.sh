@@ -183,6 +183,13 @@ start() {
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$pki/ext.cnf"
   openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
     -CAcreateserial -days 3650 -extfile "$pki/ext.cnf" -out "$pki/apiserver.crt" 2>/dev/null
+  # The apiserver's client cert towards kubelets (logs, exec, port-forward);
+  # scripts/kube-cluster.sh's kubelet trusts the same CA.
+  openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+    -keyout "$pki/kubelet-client.key" -out "$pki/kubelet-client.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' >"$pki/client.cnf"
+  openssl x509 -req -in "$pki/kubelet-client.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+    -CAcreateserial -days 3650 -extfile "$pki/client.cnf" -out "$pki/kubelet-client.crt" 2>/dev/null
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
   local token
@@ -205,6 +212,9 @@ start() {
     --secure-port "$api" --insecure-port 0 \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/ca.crt" \
+    --kubelet-client-certificate "$pki/kubelet-client.crt" \
+    --kubelet-client-key "$pki/kubelet-client.key" \
+    --kubelet-preferred-address-types InternalIP \
     --token-auth-file "$pki/tokens.csv" \
     --authorization-mode RBAC \
     --service-account-key-file "$pki/sa.pub" \
@@ -270,7 +280,7 @@ EOF
       --service-account-private-key-file "$pki/sa.key" \
       --root-ca-file "$pki/ca.crt" \
       --use-service-account-credentials=false \
-      --controllers '*,-nodeipam,-nodelifecycle,-csrsigning,-ttl,-bootstrapsigner,-tokencleaner' \
+      --controllers "${PARAFORM_K8S_CONTROLLERS:-*,-nodeipam,-nodelifecycle,-csrsigning,-ttl,-bootstrapsigner,-tokencleaner}" \
       >"$run/controller-manager.log" 2>&1 &
     echo $! >"$run/controller-manager.pid"
   fi

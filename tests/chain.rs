@@ -14,7 +14,7 @@ use paraform::chain::keys;
 use paraform::chain::node_rpc::{self, NodeRpc};
 use paraform::chain::read::{observe_relay, observe_relay_detailed};
 use paraform::chain::submit::{
-    self, find_submission, SignerBatch, SubmissionRecord, SubmissionStatus, SubmitOptions,
+    self, find_submission, SignerBatch, SubmissionRecord, SubmissionStatus, SubmitOptions, Target,
 };
 use paraform::chain::{ChainClient, ChainError, ConnectOptions, DispatchFailure};
 use paraform::observe::model::ParaLifecycle;
@@ -68,7 +68,8 @@ fn derived(path: &str) -> Keypair {
     .expect("derived key")
 }
 
-fn no_journal(_: &SubmissionRecord) {}
+/// Submissions these tests make need no journal.
+static NO_JOURNAL: Mutex<Vec<SubmissionRecord>> = Mutex::new(Vec::new());
 
 async fn connect(url: &str) -> ChainClient {
     ChainClient::connect(url, &ConnectOptions::default())
@@ -218,10 +219,14 @@ async fn rococo_local_suite() {
             transfers.extend(many.iter().map(|a| (a.clone(), UNIT)));
             let call = calls::fund(&transfers).map_err(|e| e.to_string())?;
             let journal = Mutex::new(Vec::new());
-            let rec = |r: &SubmissionRecord| journal.lock().unwrap().push(r.clone());
-            let fin = submit::submit(&client, &alice, "fund", &call, &opts, &rec)
-                .await
-                .map_err(|e| e.to_string())?;
+            let fin = submit::submit(
+                &Target::relay(&client, &opts, &journal),
+                &alice,
+                "fund",
+                &call,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             let journaled = journal.lock().unwrap().clone();
             ensure!(
                 journaled.len() == 1 && journaled[0] == fin.record,
@@ -263,6 +268,52 @@ async fn rococo_local_suite() {
                 }
                 other => return Err(format!("find_submission: {other:?}")),
             }
+            Ok(())
+        })
+        .await;
+
+    // 2b. A submission whose journaling fails is not sent, nor are the
+    // signer's later calls: the pool-aware next nonce does not move.
+    report
+        .run("unjournaled submissions are not sent", async {
+            struct Refuses;
+            #[async_trait::async_trait]
+            impl submit::Recorder for Refuses {
+                async fn record(&self, _: &SubmissionRecord) -> Result<(), submit::RecordError> {
+                    Err("the lock on test was lost".into())
+                }
+            }
+            let who = acct(&poor);
+            let next = || async {
+                client
+                    .legacy()
+                    .system_account_next_index(&alice.public_key().to_account_id())
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            let before = next().await?;
+            let res = submit::submit_all(
+                &Target::relay(&client, &opts, &Refuses),
+                vec![SignerBatch {
+                    signer: &alice,
+                    intents: vec![
+                        ("a".to_string(), calls::transfer_keep_alive(&who, UNIT)),
+                        ("b".to_string(), calls::transfer_keep_alive(&who, UNIT)),
+                    ],
+                }],
+            )
+            .await;
+            let res: Vec<_> = res.into_iter().flatten().collect();
+            ensure!(
+                matches!(res.first(), Some(Err(ChainError::NotJournaled { .. })))
+                    && matches!(res.get(1), Some(Err(_))),
+                "{res:?}"
+            );
+            let after = next().await?;
+            ensure!(
+                before == after,
+                "nonce moved {before} -> {after}: something was sent"
+            );
             Ok(())
         })
         .await;
@@ -343,10 +394,9 @@ async fn rococo_local_suite() {
                     calls::set_keys(&rotated.keys, &rotated.proof),
                 )];
                 let journal = Mutex::new(Vec::<SubmissionRecord>::new());
-                let rec = |r: &SubmissionRecord| journal.lock().unwrap().push(r.clone());
                 let t = Instant::now();
                 let res = submit::submit_all(
-                    &client,
+                    &Target::relay(&client, &opts, &journal),
                     vec![
                         SignerBatch {
                             signer: &alice,
@@ -361,8 +411,6 @@ async fn rococo_local_suite() {
                             intents: stash_calls,
                         },
                     ],
-                    &opts,
-                    &rec,
                 )
                 .await;
                 eprintln!(
@@ -493,12 +541,10 @@ async fn rococo_local_suite() {
                 .await
                 .map_err(|e| e.to_string())?;
             let r = submit::submit(
-                &client,
+                &Target::relay(&client, &opts, &NO_JOURNAL),
                 &dave_stash,
                 "bad-proof",
                 &calls::set_keys(&k.keys, &k.proof),
-                &opts,
-                &no_journal,
             )
             .await;
             match r {
@@ -519,6 +565,7 @@ async fn rococo_local_suite() {
                 .map_err(|e| e.to_string())?;
             let nonce = s.1.nonces.get(&acct(&bob)).copied().unwrap_or(0) as u64;
             let base = SubmissionRecord {
+                chain: paraform::spec::ids::ChainSide::Relay,
                 intent_id: "x".into(),
                 call: "Balances.transfer_keep_alive".into(),
                 extrinsic_hash: HexHash(format!("0x{}", "ab".repeat(32))),
@@ -568,7 +615,7 @@ async fn rococo_local_suite() {
             let few = observe_relay_detailed(&client, &many[..2]).await.map_err(|e| e.to_string())?.1.round_trips;
             let lots = observe_relay_detailed(&client, &many).await.map_err(|e| e.to_string())?.1.round_trips;
             let fake: Vec<AccountId> = (0..50u8).map(|i| AccountId([i.wrapping_add(100); 32])).collect();
-            submit::submit(&client, &alice, "reg-50", &calls::sudo(calls::register_validators(&fake)), &opts, &no_journal)
+            submit::submit(&Target::relay(&client, &opts, &NO_JOURNAL), &alice, "reg-50", &calls::sudo(calls::register_validators(&fake)))
                 .await
                 .map_err(|e| e.to_string())?;
             let (s, d) = observe_relay_detailed(&client, &many).await.map_err(|e| e.to_string())?;
@@ -641,9 +688,14 @@ async fn rococo_local_suite() {
                     ),
                 ),
             };
-            submit::submit(&client, &alice, "core", &assign, &opts, &no_journal)
-                .await
-                .map_err(|e| e.to_string())?;
+            submit::submit(
+                &Target::relay(&client, &opts, &NO_JOURNAL),
+                &alice,
+                "core",
+                &assign,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             let (s, d) = observe_relay_detailed(&client, &[])
                 .await
                 .map_err(|e| e.to_string())?;
@@ -663,12 +715,10 @@ async fn rococo_local_suite() {
                 "has_core false"
             );
             submit::submit(
-                &client,
+                &Target::relay(&client, &opts, &NO_JOURNAL),
                 &alice,
                 "offboard",
                 &calls::sudo(calls::sudo_schedule_para_cleanup(para)),
-                &opts,
-                &no_journal,
             )
             .await
             .map_err(|e| e.to_string())?;
@@ -779,8 +829,9 @@ async fn insert_key_fallback_keys_accepted_by_runtime() {
     let eve = NodeRpc::connect(&net.nodes[eve_idx].ws_url(), &ConnectOptions::default())
         .await
         .expect("eve rpc");
+    let target = Target::relay(&client, &opts, &NO_JOURNAL);
     let (funded, inserted) = futures::join!(
-        submit::submit(&client, &alice, "fund", &fund, &opts, &no_journal),
+        submit::submit(&target, &alice, "fund", &fund),
         insert_derived_session_keys(&eve, &root, "eve", &owner, RELAY_SESSION_KEYS)
     );
     funded.expect("funding the stash");
@@ -803,12 +854,10 @@ async fn insert_key_fallback_keys_accepted_by_runtime() {
 
     let t = Instant::now();
     submit::submit(
-        &client,
+        &Target::relay(&client, &opts, &NO_JOURNAL),
         &stash,
         "set-keys",
         &calls::set_keys(&keys.keys, &keys.proof),
-        &opts,
-        &no_journal,
     )
     .await
     .expect("Session.set_keys with the offline proof");

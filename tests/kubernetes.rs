@@ -54,6 +54,8 @@ scenario!(lease_two_contenders);
 scenario!(lease_expiry_takeover_and_fencing);
 scenario!(lease_renewal_keeps_the_lock);
 scenario!(rococo_k8s_manifests_accepted);
+scenario!(chart_settings_applied);
+scenario!(service_monitor_follows_the_crd);
 // The CLI end to end; pods are made Ready by the test (local API server only).
 mod cli_plan_apply_drift_destroy {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

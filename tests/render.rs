@@ -41,6 +41,7 @@ fn spec(group: &str, role: Role, replicas: u32, image: &str) -> WorkloadSpec {
         rpc: Exposure::ClusterIP,
         relay_flags: vec![],
         relay_node: Default::default(),
+        kubernetes: Default::default(),
     }
 }
 

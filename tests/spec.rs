@@ -139,6 +139,75 @@ fn example_rococo_k8s_loads_and_expands() {
 }
 
 #[test]
+fn kubernetes_settings_merge_group_over_network_defaults() {
+    use std::collections::BTreeMap;
+    let d = load_ok("tests/fixtures/chart-k8s");
+    let v = &d.group(&"validator".into()).expect("validator").kubernetes;
+    let map = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    // Maps merge key by key.
+    assert_eq!(
+        v.node_selector,
+        map(&[
+            ("cloud.google.com/gke-nodepool", "polkadot"),
+            ("kubernetes.io/arch", "amd64")
+        ])
+    );
+    assert_eq!(
+        v.env.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "LOG_TARGETS",
+            "RUST_BACKTRACE",
+            "RUST_LOG_STYLE",
+            "TELEMETRY_TOKEN"
+        ]
+    );
+    assert_eq!(
+        v.env["TELEMETRY_TOKEN"],
+        spec::EnvValue::Secret {
+            name: "telemetry".into(),
+            key: "token".into()
+        }
+    );
+    // Other values are inherited unless the group sets them.
+    assert_eq!(v.tolerations.len(), 1);
+    assert_eq!(v.image_pull_secrets, ["regcred"]);
+    assert_eq!(v.service_account.as_deref(), Some("polkadot-node"));
+    assert_eq!(v.termination_grace_period, Some(60));
+    assert_eq!(v.anti_affinity, spec::AntiAffinity::Required);
+    assert_eq!(
+        v.external_dns.as_ref().map(|e| (e.prefix.as_str(), e.ttl)),
+        Some(("validator", 60))
+    );
+    assert!(v.ingress.is_none());
+    let r = &d.group(&"rpc".into()).expect("rpc").kubernetes;
+    assert!(
+        r.tolerations.is_empty(),
+        "an empty list replaces the default"
+    );
+    assert_eq!(r.anti_affinity, spec::AntiAffinity::Preferred);
+    let ing = r.ingress.as_ref().expect("ingress");
+    assert_eq!(
+        (ing.host.as_str(), ing.path.as_str(), ing.class.as_deref()),
+        ("rpc.example.org", "/", Some("nginx"))
+    );
+    // The settings are part of the workload spec (and so of plan diffs) …
+    let spec_of = |g: &str| spec::WorkloadSpec::for_group(&d, d.group(&g.into()).expect("group"));
+    let text = spec_of("validator").to_text();
+    assert!(text.contains("anti_affinity = \"required\""), "{text}");
+    assert!(text.contains("TELEMETRY_TOKEN"), "{text}");
+    // … while a group without any leaves the encoding, hence the hash of
+    // live workloads, as it was before these settings existed.
+    let plain = load_ok("networks/rococo-k8s");
+    let g = plain.group(&"rpc".into()).expect("rpc");
+    let json = serde_json::to_string(&spec::WorkloadSpec::for_group(&plain, g)).unwrap();
+    assert!(!json.contains("kubernetes"), "{json}");
+}
+
+#[test]
 fn examples_hold_no_secret_values() {
     for dir in ["networks/local", "networks/rococo-k8s"] {
         for entry in std::fs::read_dir(dir).expect("example dir") {

@@ -20,11 +20,16 @@ impl<'a> Journal<'a> {
         }
     }
 
-    /// Change the state and save it before returning.
+    /// Change the state and save it before returning. If the save fails
+    /// (or the lock was lost), the change is not kept either: the journal
+    /// never claims what is not saved.
     pub async fn update(&self, f: impl FnOnce(&mut State)) -> Result<(), StateError> {
         let mut s = self.state.lock().await;
-        f(&mut s);
-        self.store.save(&s).await
+        let mut next = s.clone();
+        f(&mut next);
+        self.store.save(&next).await?;
+        *s = next;
+        Ok(())
     }
 
     pub async fn snapshot(&self) -> State {
@@ -74,21 +79,20 @@ impl<'a> Journal<'a> {
         .await
     }
 
-    /// Journal a submission record synchronously (called by the chain layer
-    /// right before the transaction is sent). Needs a multi-threaded runtime.
-    pub fn record_blocking(&self, step: &StepId, intent: &str, record: &SubmissionRecord) {
-        let res = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(self.update(|s| {
-                let e = s.entry_mut(step, intent);
-                e.submissions.push(record.clone());
-                e.status = JournalStatus::Submitted;
-            }))
-        });
-        if let Err(e) = res {
-            // The transaction goes out anyway; say loudly that a crash now
-            // would not know about it.
-            tracing::error!(step = %step, error = %e, "could not journal a submission before sending it");
-        }
+    /// Journal a submission record (the chain layer calls this right before
+    /// the transaction is sent, and sends nothing if it fails).
+    pub async fn record(
+        &self,
+        step: &StepId,
+        intent: &str,
+        record: &SubmissionRecord,
+    ) -> Result<(), StateError> {
+        self.update(|s| {
+            let e = s.entry_mut(step, intent);
+            e.submissions.push(record.clone());
+            e.status = JournalStatus::Submitted;
+        })
+        .await
     }
 
     /// The last submission journaled for `step`, if it is not known to have settled.

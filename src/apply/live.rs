@@ -8,12 +8,14 @@
 //! there, the nodes of the provider's workloads on that para (so a para that
 //! left the desired state is still reachable while its collators run).
 
-use super::ops::{submission_chain, ChainOps, Intent, Landing, OnRecord, OpError, SignerRole};
+use super::ops::{ChainOps, Intent, Landing, OpError, SignerRole};
 use crate::chain::client::{ChainClient, ConnectOptions};
 use crate::chain::keys;
 use crate::chain::node_rpc::{self, GeneratedKeys, NodeRpc, ParaGenesis};
 use crate::chain::read::RelayDetails;
-use crate::chain::submit::{self, SubmissionRecord, SubmissionStatus, SubmitOptions};
+use crate::chain::submit::{
+    self, Recorder, SubmissionRecord, SubmissionStatus, SubmitOptions, Target,
+};
 use crate::chain::{calls, read};
 use crate::observe::model::{ChainState, ParachainState};
 use crate::provider::Provider;
@@ -302,7 +304,7 @@ impl ChainOps for LiveChain {
     }
 
     async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError> {
-        let c = self.client_for(submission_chain(&record.intent_id)).await?;
+        let c = self.client_for(record.chain).await?;
         Ok(match submit::find_submission(&c, record).await? {
             SubmissionStatus::Landed { outcome, .. } => {
                 Landing::Landed(outcome.map_err(|e| e.to_string()))
@@ -362,12 +364,19 @@ impl ChainOps for LiveChain {
         intent_id: &str,
         signer: &SignerRole,
         intent: &Intent,
-        on_record: OnRecord<'_>,
+        recorder: &dyn Recorder,
     ) -> Result<(), OpError> {
         let pair = self.keypair(signer)?;
         let call = call_of(intent)?;
-        let c = self.client_for(intent.chain()).await?;
-        submit::submit(&c, &pair, intent_id, &call, &self.submit, on_record).await?;
+        let chain = intent.chain();
+        let c = self.client_for(chain).await?;
+        let target = Target {
+            client: &c,
+            chain,
+            options: &self.submit,
+            recorder,
+        };
+        submit::submit(&target, &pair, intent_id, &call).await?;
         Ok(())
     }
 }

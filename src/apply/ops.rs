@@ -6,7 +6,7 @@ use crate::chain::calls::ParaKind;
 use crate::chain::error::ChainError;
 use crate::chain::node_rpc::{GeneratedKeys, ParaGenesis};
 use crate::chain::read::RelayDetails;
-use crate::chain::submit::SubmissionRecord;
+use crate::chain::submit::{Recorder, SubmissionRecord};
 use crate::observe::model::{ChainState, ParachainState};
 use crate::provider::ProviderError;
 use crate::spec::ids::{AccountId, Balance, ChainSide, NodeName, ParaId};
@@ -133,18 +133,6 @@ impl Intent {
     }
 }
 
-/// The chain a journaled submission went to, from its intent id (the step
-/// id): collator steps (`collators.<para>.…`) submit on the para, every
-/// other step on the relay. Lets a crashed apply settle a para submission
-/// with nothing but the journal.
-pub fn submission_chain(intent_id: &str) -> ChainSide {
-    let mut parts = intent_id.split('.');
-    match (parts.next(), parts.next().map(str::parse::<u32>)) {
-        (Some("collators"), Some(Ok(id))) => ChainSide::Para(ParaId(id)),
-        _ => ChainSide::Relay,
-    }
-}
-
 /// Where a journaled submission stands.
 #[derive(Debug)]
 pub enum Landing {
@@ -185,8 +173,6 @@ impl OpError {
     }
 }
 
-pub type OnRecord<'a> = &'a (dyn Fn(&SubmissionRecord) + Sync);
-
 #[async_trait::async_trait]
 pub trait ChainOps: Send + Sync {
     /// The relay chain at its latest finalized block (for precondition
@@ -200,7 +186,7 @@ pub trait ChainOps: Send + Sync {
     /// Block #0 of a parachain (SCALE header + `:code`), read through one of
     /// its nodes; fails if the node runs another para id.
     async fn para_genesis(&self, para: ParaId) -> Result<ParaGenesis, OpError>;
-    /// Did a journaled submission land? (On the chain [`submission_chain`] names.)
+    /// Did a journaled submission land? (On the chain its record names.)
     async fn find_submission(&self, record: &SubmissionRecord) -> Result<Landing, OpError>;
     /// `author_rotateKeysWithOwner(owner)` on the node.
     async fn rotate_keys(
@@ -212,13 +198,14 @@ pub trait ChainOps: Send + Sync {
     async fn has_session_keys(&self, node: &NodeName, keys: &[u8]) -> Result<bool, OpError>;
     /// The account a signer role signs with (checks the plan's accounts).
     fn signer_account(&self, signer: &SignerRole) -> Result<AccountId, OpError>;
-    /// Submit and wait for finality with the dispatch result checked;
-    /// `on_record` runs before the transaction is sent (journal it there).
+    /// Submit and wait for finality with the dispatch result checked; the
+    /// recorder journals the submission before it is sent, and if it
+    /// cannot, nothing is sent.
     async fn submit(
         &self,
         intent_id: &str,
         signer: &SignerRole,
         intent: &Intent,
-        on_record: OnRecord<'_>,
+        recorder: &dyn Recorder,
     ) -> Result<(), OpError>;
 }

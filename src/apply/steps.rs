@@ -8,7 +8,7 @@
 use super::executor::{crash_hook, ExecOptions};
 use super::journal::{settle, Journal, Settled};
 use super::ops::{ChainOps, Intent, OpError, SignerRole};
-use crate::chain::submit::SubmissionRecord;
+use crate::chain::submit::{RecordError, Recorder, SubmissionRecord};
 use crate::plan::{Member, Step, StepKind, Transfer, WorkloadOp};
 use crate::provider::{Provider, WorkloadRequest};
 use crate::spec::ids::{AccountId, NodeName};
@@ -168,21 +168,35 @@ async fn settle_previous(ctx: &StepCtx<'_>, step: &Step) -> Result<Option<Settle
     Ok(Some(s))
 }
 
+/// Journals a step's submission before it is sent.
+struct StepRecorder<'a> {
+    journal: &'a Journal<'a>,
+    step: &'a Step,
+    label: &'a str,
+}
+
+#[async_trait::async_trait]
+impl Recorder for StepRecorder<'_> {
+    async fn record(&self, rec: &SubmissionRecord) -> Result<(), RecordError> {
+        self.journal.record(&self.step.id, self.label, rec).await?;
+        crash_hook(&self.step.id, "submitted");
+        Ok(())
+    }
+}
+
 async fn submit(
     ctx: &StepCtx<'_>,
     step: &Step,
     signer: &SignerRole,
     intent: &Intent,
 ) -> Result<(), OpError> {
-    let id = step.id.clone();
-    let journal = ctx.journal;
-    let label = ctx.intent;
-    let on_record = move |rec: &SubmissionRecord| {
-        journal.record_blocking(&id, label, rec);
-        crash_hook(&id, "submitted");
+    let recorder = StepRecorder {
+        journal: ctx.journal,
+        step,
+        label: ctx.intent,
     };
     ctx.chain
-        .submit(step.id.as_str(), signer, intent, &on_record)
+        .submit(step.id.as_str(), signer, intent, &recorder)
         .await
 }
 

@@ -2,12 +2,12 @@
 //! with failure injection. Every promise tested here is also tested end to
 //! end against real polkadot processes in tests/e2e.rs.
 
-use super::ops::{submission_chain, CoreAssignment};
+use super::ops::CoreAssignment;
 use super::*;
 use crate::chain::error::ChainError;
 use crate::chain::node_rpc::{GeneratedKeys, ParaGenesis};
 use crate::chain::read::RelayDetails;
-use crate::chain::submit::SubmissionRecord;
+use crate::chain::submit::{Recorder, SubmissionRecord};
 use crate::observe::model::{
     ChainState, ObservedWorkload, ParaLifecycle, ParaState, ParachainState,
 };
@@ -295,9 +295,9 @@ impl ChainOps for ChainDouble {
             .unwrap()
             .remove(&record.extrinsic_hash.0);
         if let Some((_, intent)) = &flight {
-            // The live implementation asks the chain the intent id names.
+            // The live implementation asks the chain the record names.
             assert_eq!(
-                submission_chain(&record.intent_id),
+                record.chain,
                 intent.chain(),
                 "{} settled on the wrong chain",
                 record.intent_id
@@ -371,7 +371,7 @@ impl ChainOps for ChainDouble {
         intent_id: &str,
         signer: &SignerRole,
         intent: &Intent,
-        on_record: OnRecordT<'_>,
+        recorder: &dyn Recorder,
     ) -> Result<(), OpError> {
         let fault = self
             .faults
@@ -393,6 +393,7 @@ impl ChainOps for ChainDouble {
         let who = self.signer_account(signer)?;
         let rec = SubmissionRecord {
             intent_id: intent_id.to_string(),
+            chain: intent.chain(),
             call: intent.describe(),
             extrinsic_hash: HexHash(format!("0x{n:064x}")),
             signer: who.clone(),
@@ -401,7 +402,14 @@ impl ChainOps for ChainDouble {
             birth_hash: HexHash("0x00".into()),
             submitted_at_block: 1,
         };
-        on_record(&rec);
+        // As the chain layer does: nothing is sent unless it is journaled.
+        recorder
+            .record(&rec)
+            .await
+            .map_err(|source| ChainError::NotJournaled {
+                call: intent.describe(),
+                source,
+            })?;
         match fault {
             Some(Fault::LostAfterSend) => {
                 self.in_flight.lock().unwrap().insert(
@@ -431,8 +439,6 @@ impl ChainOps for ChainDouble {
         }
     }
 }
-
-type OnRecordT<'a> = super::ops::OnRecord<'a>;
 
 #[derive(Default)]
 struct ProviderDouble {
@@ -743,6 +749,7 @@ async fn settle_all_resolves_a_crashed_apply_before_planning() {
     let c = ChainDouble::live();
     let rec = SubmissionRecord {
         intent_id: "validators.register".into(),
+        chain: ChainSide::Relay,
         call: "x".into(),
         extrinsic_hash: HexHash("0xabc".into()),
         signer: sudo_account(),
@@ -891,22 +898,136 @@ fn new_store() -> (tempfile::TempDir, LocalStateStore) {
 use crate::spec::model::{GenesisSource, OnboardMode};
 
 #[test]
-fn para_submissions_are_settled_on_the_chain_their_step_names() {
-    for id in [
-        StepId::collators_register(PARA),
-        StepId::collators_register_candidates(PARA),
-        StepId::collators_deregister(PARA),
-    ] {
-        assert_eq!(submission_chain(id.as_str()), ChainSide::Para(PARA), "{id}");
+fn a_record_names_its_chain_and_an_old_one_without_it_is_a_relay_one() {
+    let rec = SubmissionRecord {
+        intent_id: StepId::collators_register(PARA).to_string(),
+        chain: ChainSide::Para(PARA),
+        call: "x".into(),
+        extrinsic_hash: HexHash("0x01".into()),
+        signer: sudo_account(),
+        nonce: 3,
+        mortality: (1, 64),
+        birth_hash: HexHash("0x00".into()),
+        submitted_at_block: 1,
+    };
+    let json = serde_json::to_value(&rec).unwrap();
+    assert_eq!(
+        serde_json::from_value::<SubmissionRecord>(json.clone()).unwrap(),
+        rec
+    );
+    let mut old = json;
+    old.as_object_mut().unwrap().remove("chain");
+    let old: SubmissionRecord = serde_json::from_value(old).unwrap();
+    assert_eq!(old.chain, ChainSide::Relay);
+}
+
+/// A state store whose saves fail from the `fail_at`-th on, as a full disk
+/// (`Io`) or a lost Lease (`Fenced`) would.
+struct FailingStore {
+    inner: LocalStateStore,
+    saves: AtomicUsize,
+    fail_at: usize,
+    fenced: bool,
+}
+
+#[async_trait::async_trait]
+impl StateStore for FailingStore {
+    async fn lock(
+        &self,
+        info: crate::state::LockInfo,
+    ) -> Result<Box<dyn crate::state::LockGuard>, crate::state::StateError> {
+        self.inner.lock(info).await
     }
-    for id in [
-        StepId::para_onboard(PARA),
-        StepId::para_offboard(PARA),
-        StepId::validators_register(),
-        StepId::fund(),
-        StepId("collators.x.register".into()),
-    ] {
-        assert_eq!(submission_chain(id.as_str()), ChainSide::Relay, "{id}");
+    async fn lock_status(
+        &self,
+    ) -> Result<Option<crate::state::LockInfo>, crate::state::StateError> {
+        self.inner.lock_status().await
+    }
+    async fn force_unlock(
+        &self,
+        id: &str,
+    ) -> Result<crate::state::LockInfo, crate::state::StateError> {
+        self.inner.force_unlock(id).await
+    }
+    async fn load(&self) -> Result<State, crate::state::StateError> {
+        self.inner.load().await
+    }
+    async fn save(&self, state: &State) -> Result<(), crate::state::StateError> {
+        let n = self.saves.fetch_add(1, Ordering::SeqCst) + 1;
+        if n < self.fail_at {
+            return self.inner.save(state).await;
+        }
+        Err(if self.fenced {
+            crate::state::StateError::Fenced {
+                network: "local".into(),
+                reason: "the Lease was taken over".into(),
+            }
+        } else {
+            crate::state::StateError::Io {
+                what: "writing",
+                path: "state.json".into(),
+                source: std::io::Error::other("disk full"),
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_that_cannot_be_journaled_is_never_sent() {
+    let d = desired();
+    let plan = fresh_plan(&d);
+    // Count the saves of a clean run, and which of them journal a submission.
+    let (p, c) = (ProviderDouble::default(), ChainDouble::live());
+    let (_dir, store) = new_store();
+    let counting = FailingStore {
+        inner: store,
+        saves: AtomicUsize::new(0),
+        fail_at: usize::MAX,
+        fenced: false,
+    };
+    assert!(run(&plan, &d, &p, &c, &counting).await.ok());
+    let total = counting.saves.load(Ordering::SeqCst);
+    let sent = c.landed.lock().unwrap().len();
+    assert!(total > sent && sent >= 4, "{total} saves, {sent} sent");
+
+    // Fail at every save in turn: whatever is sent was journaled first, so
+    // the saved journal lists every extrinsic that left, and the apply fails.
+    for fail_at in 1..=total {
+        for fenced in [false, true] {
+            let (p, c) = (ProviderDouble::default(), ChainDouble::live());
+            let (_dir, store) = new_store();
+            let failing = FailingStore {
+                inner: store,
+                saves: AtomicUsize::new(0),
+                fail_at,
+                fenced,
+            };
+            let r = run(&plan, &d, &p, &c, &failing).await;
+            assert!(!r.ok(), "save #{fail_at} failed but the apply succeeded");
+            let saved = failing.inner.load().await.unwrap();
+            let journaled: BTreeSet<String> = saved
+                .journal
+                .iter()
+                .flat_map(|e| e.submissions.iter().map(|s| s.intent_id.clone()))
+                .collect();
+            let landed = c.landed.lock().unwrap().clone();
+            for (id, intent) in &landed {
+                assert!(
+                    journaled.contains(id),
+                    "save #{fail_at} (fenced: {fenced}): {} was sent unjournaled",
+                    intent.describe()
+                );
+            }
+            if fenced {
+                assert!(
+                    r.failures
+                        .iter()
+                        .any(|(_, e)| e.contains("lock on local was lost")),
+                    "{:?}",
+                    r.failures
+                );
+            }
+        }
     }
 }
 

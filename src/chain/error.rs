@@ -120,6 +120,14 @@ pub enum ChainError {
     /// A key/secret problem (never contains the secret).
     #[error(transparent)]
     Key(#[from] crate::chain::keys::KeyError),
+    /// The submission could not be journaled (a failed save, a lost lock),
+    /// so it was not sent.
+    #[error("{call} was not sent: journaling it failed: {source}")]
+    NotJournaled {
+        call: String,
+        #[source]
+        source: crate::chain::submit::RecordError,
+    },
     /// A caller-side precondition did not hold (e.g. empty batch).
     #[error("{0}")]
     Invalid(String),

@@ -26,16 +26,17 @@
 //!                      set_coretime_cores, assign_core, fund, transfer_keep_alive,
 //!                      add_invulnerable, remove_invulnerable, set_invulnerables} -> Call
 //!              Call::name() -> "Sudo.sudo(ValidatorManager.register_validators)"  (for plans)
-//! submit       submit::submit(&client, &signer, intent_id, &call, &SubmitOptions, &on_record)
+//! submit       submit::submit(&Target { client, chain, options, recorder }, &signer, intent_id, &call)
 //!                  -> Result<Finalized, ChainError>        (finalized + inner result decoded)
-//!              submit::submit_all(&client, Vec<SignerBatch>, ..)   (signers in parallel)
-//!              on_record(&SubmissionRecord) runs BEFORE the transaction is sent: journal it.
+//!              submit::submit_all(&target, Vec<SignerBatch>)   (signers in parallel)
+//!              recorder.record(&SubmissionRecord) runs BEFORE the transaction is sent and
+//!              must journal it durably; if it fails, nothing is sent (NotJournaled).
 //!              submit::find_submission(&client, &record) -> Landed | NotLanded | Expired
 //! keys         keys::{keypair, ecdsa_keypair, account, stash_suri, collator_suri, dev_suri,
 //!                     dev_authority_suri, derive_accounts, ss58_encode, ss58_decode}
 //! errors       ChainError: Connect | Timeout | Rpc | MethodNotFound | NotInRuntime | Decode |
 //!              Encode | Rejected | DispatchFailed | SudoCallFailed | BatchInterrupted |
-//!              Expired | Key | Invalid      (dispatch failures carry pallet + error names)
+//!              Expired | Key | NotJournaled | Invalid      (dispatch failures carry pallet + error names)
 //! ```
 //!
 //! Everything that talks to a node is bounded in time; nothing here panics

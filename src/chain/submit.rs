@@ -4,8 +4,9 @@
 //! `Utility.BatchInterrupted`) into typed [`ChainError`]s.
 //!
 //! Exactly-once: before a transaction is sent, its [`SubmissionRecord`]
-//! (extrinsic hash, signer, nonce, mortality window) is handed to the
-//! caller, who journals it. After a crash, [`find_submission`] tells from the
+//! (chain, extrinsic hash, signer, nonce, mortality window) is handed to the
+//! caller's [`Recorder`], who journals it; if that fails, the transaction
+//! (and every later one of the same signer) is not sent. After a crash, [`find_submission`] tells from the
 //! record whether the transaction landed, may still land, or can never land
 //! (mortality window passed or nonce consumed) — only then is resubmitting
 //! the same intent safe.
@@ -14,7 +15,7 @@ use super::calls::Call;
 use super::client::{ChainClient, Config, Hash};
 use super::error::{ChainError, DispatchFailure};
 use super::storage::{val, DynValue, Entry, Snapshot};
-use crate::spec::ids::{AccountId, HexHash};
+use crate::spec::ids::{AccountId, ChainSide, HexHash};
 use futures::future::join_all;
 use parity_scale_codec::Encode;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,11 @@ impl Default for SubmitOptions {
 pub struct SubmissionRecord {
     /// The plan step (or other caller id) this transaction carries out.
     pub intent_id: String,
+    /// The chain it was sent to, so a crashed apply settles it there. (A
+    /// journal written before this field existed only had relay submissions
+    /// settled from it, hence the default.)
+    #[serde(default = "relay")]
+    pub chain: ChainSide,
     /// `Pallet.call(...)` for humans.
     pub call: String,
     pub extrinsic_hash: HexHash,
@@ -60,6 +66,20 @@ pub struct SubmissionRecord {
     pub birth_hash: HexHash,
     /// Finalized block number when the transaction was sent.
     pub submitted_at_block: u64,
+}
+
+fn relay() -> ChainSide {
+    ChainSide::Relay
+}
+
+/// Why a submission could not be journaled (a failed save, a lost lock).
+pub type RecordError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Journals a [`SubmissionRecord`] durably before its transaction is sent.
+/// An error aborts the submission: nothing is sent.
+#[async_trait::async_trait]
+pub trait Recorder: Sync {
+    async fn record(&self, record: &SubmissionRecord) -> Result<(), RecordError>;
 }
 
 impl SubmissionRecord {
@@ -85,15 +105,50 @@ pub struct SignerBatch<'a, S> {
     pub intents: Vec<(String, Call)>,
 }
 
+/// Where and how transactions go: the client of the chain `chain` names
+/// (recorded with every submission), and the recorder that journals each
+/// one before it is sent.
+pub struct Target<'a> {
+    pub client: &'a ChainClient,
+    pub chain: ChainSide,
+    pub options: &'a SubmitOptions,
+    pub recorder: &'a dyn Recorder,
+}
+
+impl<'a> Target<'a> {
+    /// Submissions to the relay chain through `client`.
+    pub fn relay(
+        client: &'a ChainClient,
+        options: &'a SubmitOptions,
+        recorder: &'a dyn Recorder,
+    ) -> Self {
+        Target {
+            client,
+            chain: ChainSide::Relay,
+            options,
+            recorder,
+        }
+    }
+}
+
+/// Keeps the records in memory (tests, benches, one-off tools).
+#[async_trait::async_trait]
+impl Recorder for std::sync::Mutex<Vec<SubmissionRecord>> {
+    async fn record(&self, record: &SubmissionRecord) -> Result<(), RecordError> {
+        self.lock()
+            .map_err(|_| "the record list is poisoned")?
+            .push(record.clone());
+        Ok(())
+    }
+}
+
 /// Submit one call and wait until it is finalized and its dispatch
-/// succeeded. `on_record` runs before the transaction is sent.
+/// succeeded. The recorder journals it before it is sent.
 pub async fn submit<S>(
-    client: &ChainClient,
+    target: &Target<'_>,
     signer: &S,
     intent_id: &str,
     call: &Call,
-    options: &SubmitOptions,
-    on_record: &(dyn Fn(&SubmissionRecord) + Sync),
 ) -> Result<Finalized, ChainError>
 where
     S: Signer<Config> + Sync,
@@ -102,7 +157,7 @@ where
         signer,
         intents: vec![(intent_id.to_string(), call.clone())],
     };
-    let mut out = submit_all(client, vec![batch], options, on_record).await;
+    let mut out = submit_all(target, vec![batch]).await;
     out.pop()
         .and_then(|mut v| v.pop())
         .unwrap_or_else(|| Err(ChainError::Invalid("no submission result".into())))
@@ -110,34 +165,28 @@ where
 
 /// Submit many calls: signers in parallel, each signer's calls with
 /// consecutive explicit nonces (from `system_accountNextIndex`, which counts
-/// the pool). Results are in input order. Each record is passed to
-/// `on_record` before its transaction is sent.
+/// the pool). Results are in input order. Each record is journaled by the
+/// target's recorder before its transaction is sent; a record that cannot
+/// be journaled stops its signer's remaining calls (their nonces would
+/// follow an unsent one).
 pub async fn submit_all<S>(
-    client: &ChainClient,
+    target: &Target<'_>,
     batches: Vec<SignerBatch<'_, S>>,
-    options: &SubmitOptions,
-    on_record: &(dyn Fn(&SubmissionRecord) + Sync),
 ) -> Vec<Vec<Result<Finalized, ChainError>>>
 where
     S: Signer<Config> + Sync,
 {
-    join_all(
-        batches
-            .into_iter()
-            .map(|b| submit_signer(client, b, options, on_record)),
-    )
-    .await
+    join_all(batches.into_iter().map(|b| submit_signer(target, b))).await
 }
 
 async fn submit_signer<S>(
-    client: &ChainClient,
+    target: &Target<'_>,
     batch: SignerBatch<'_, S>,
-    options: &SubmitOptions,
-    on_record: &(dyn Fn(&SubmissionRecord) + Sync),
 ) -> Vec<Result<Finalized, ChainError>>
 where
     S: Signer<Config> + Sync,
 {
+    let (client, options) = (target.client, target.options);
     let n = batch.intents.len();
     let fail_all = |e: ChainError| -> Vec<Result<Finalized, ChainError>> {
         let msg = e.to_string();
@@ -155,12 +204,40 @@ where
         Err(e) => return fail_all(e),
     };
     let mut waits = Vec::new();
+    let mut unjournaled: Option<String> = None;
     for (i, (intent, call)) in batch.intents.into_iter().enumerate() {
+        if let Some(why) = &unjournaled {
+            waits.push(futures::future::Either::Right(futures::future::ready(Err(
+                ChainError::Invalid(format!("{} not sent: {why}", call.name())),
+            ))));
+            continue;
+        }
         let nonce = first_nonce + i as u64;
-        let prepared = prepare(client, batch.signer, &intent, &call, nonce, birth, options);
+        let prepared = prepare(
+            client,
+            target.chain,
+            batch.signer,
+            &intent,
+            &call,
+            nonce,
+            birth,
+            options,
+        );
+        let prepared = match prepared {
+            Ok((record, tx)) => match target.recorder.record(&record).await {
+                Ok(()) => Ok((record, tx)),
+                Err(source) => {
+                    unjournaled = Some(format!("an earlier call could not be journaled: {source}"));
+                    Err(ChainError::NotJournaled {
+                        call: call.name(),
+                        source,
+                    })
+                }
+            },
+            Err(e) => Err(e),
+        };
         match prepared {
             Ok((record, tx)) => {
-                on_record(&record);
                 waits.push(futures::future::Either::Left(send_and_wait(
                     client,
                     tx,
@@ -194,8 +271,10 @@ async fn birth_block(client: &ChainClient) -> Result<(u64, Hash), ChainError> {
     Ok((header.number as u64, hash))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn prepare<S: Signer<Config>>(
     client: &ChainClient,
+    chain: ChainSide,
     signer: &S,
     intent_id: &str,
     call: &Call,
@@ -235,6 +314,7 @@ fn prepare<S: Signer<Config>>(
     let tx = partial.sign(signer);
     let record = SubmissionRecord {
         intent_id: intent_id.to_string(),
+        chain,
         call: call.name(),
         extrinsic_hash: hex(tx.hash().as_bytes()),
         signer: signer.account_id(),

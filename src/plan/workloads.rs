@@ -388,6 +388,7 @@ mod tests {
             rpc: Exposure::ClusterIP,
             relay_flags: vec![],
             relay_node: Default::default(),
+            kubernetes: Default::default(),
         }
     }
 

@@ -16,6 +16,7 @@ pub struct StepDiffs {
 pub fn render(namespace: &str, steps: &[StepDiffs]) -> String {
     let changed: Vec<&StepDiffs> = steps
         .iter()
+        // A skipped object is shown too: the plan carries its note.
         .filter(|s| s.objects.iter().any(|o| o.change != DiffKind::NoChange))
         .collect();
     if changed.is_empty() {
@@ -36,6 +37,9 @@ pub fn render(namespace: &str, steps: &[StepDiffs]) -> String {
         for o in &s.objects {
             match o.change {
                 DiffKind::NoChange => {}
+                DiffKind::Skipped => {
+                    let _ = writeln!(out, "  ! {} skipped: {}", o.id, o.diff);
+                }
                 DiffKind::Create => {
                     let _ = writeln!(out, "  + {}", o.id);
                 }

@@ -254,5 +254,10 @@ fn group(
             .as_ref()
             .map(|m| *m.get_ref())
             .unwrap_or_default(),
+        kubernetes: super::kubernetes::settings(
+            m.kubernetes.first().map(|(_, k)| *k),
+            raw.kubernetes.as_ref(),
+            raw.name.get_ref(),
+        ),
     })
 }

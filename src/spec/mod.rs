@@ -3,6 +3,7 @@
 pub mod diagnostic;
 mod expand;
 pub mod ids;
+mod kubernetes;
 pub mod load;
 pub mod model;
 pub mod schema;

@@ -210,6 +210,144 @@ pub struct Storage {
     pub class: Option<String>,
 }
 
+/// Spread a group's pods over cluster nodes (pod anti-affinity on the
+/// node's hostname): `preferred` schedules anyway when it cannot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AntiAffinity {
+    #[default]
+    None,
+    Preferred,
+    Required,
+}
+
+impl AntiAffinity {
+    pub fn is_none(&self) -> bool {
+        *self == AntiAffinity::None
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TolerationOperator {
+    Exists,
+    Equal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
+
+/// A Kubernetes toleration (field names as in Kubernetes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Toleration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<TolerationOperator>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<TaintEffect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toleration_seconds: Option<i64>,
+}
+
+/// The value of an extra environment variable: a literal, or a key of a
+/// Secret or ConfigMap in the namespace (the value never leaves the cluster).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EnvValue {
+    Value { value: String },
+    Secret { name: String, key: String },
+    ConfigMap { name: String, key: String },
+}
+
+/// An Ingress to a group's RPC (all pods behind one host).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ingress {
+    pub host: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_secret: Option<String>,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// external-dns names of the per-pod p2p Services: `<prefix>-<index>.<hostname>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalDns {
+    pub hostname: String,
+    pub prefix: String,
+    pub ttl: u32,
+}
+
+/// A Prometheus-operator ServiceMonitor scraping the group's `prometheus` port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceMonitor {
+    pub interval: String,
+    pub scrape_timeout: String,
+}
+
+/// Pod and Service settings of a group on Kubernetes (the `node` chart's
+/// values of the same meaning); empty on the local provider. Empty fields
+/// are not serialized, so a spec without them hashes as before they existed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodSettings {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    /// A Kubernetes `Affinity` (validated against k8s-openapi's schema).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "AntiAffinity::is_none")]
+    pub anti_affinity: AntiAffinity,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, EnvValue>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_annotations: BTreeMap<String, String>,
+    /// A Kubernetes `PodSecurityContext`, merged over paraform's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class: Option<String>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_grace_period: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Ingress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_dns: Option<ExternalDns>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_monitor: Option<ServiceMonitor>,
+}
+
+impl PodSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == PodSettings::default()
+    }
+}
+
 /// Settings shared by every node of a group; this is what a workload spec hashes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
@@ -244,6 +382,9 @@ pub struct Group {
     /// Managed relay validators: rotated or derived session keys.
     #[serde(default)]
     pub session_keys: SessionKeyPolicy,
+    /// Kubernetes pod and Service settings (group over `[kubernetes]`).
+    #[serde(default, skip_serializing_if = "PodSettings::is_empty")]
+    pub kubernetes: PodSettings,
 }
 
 /// One expanded node.

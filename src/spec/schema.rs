@@ -7,8 +7,8 @@
 //! our diagnostic with a help line, not a bare type error.
 
 use super::model::{
-    CollatorMode, Consensus, Exposure, KeystoreKind, NodeKeyPolicy, OnboardMode, RelayNodeMode,
-    Role, SessionKeyPolicy,
+    AntiAffinity, CollatorMode, Consensus, Exposure, KeystoreKind, NodeKeyPolicy, OnboardMode,
+    RelayNodeMode, Role, SessionKeyPolicy, TaintEffect, TolerationOperator,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -29,6 +29,8 @@ pub struct RawFile {
     pub relay: Option<RawRelay>,
     #[serde(default)]
     pub parachain: Vec<Spanned<RawParachain>>,
+    /// Network-level defaults of every group's `kubernetes` table.
+    pub kubernetes: Option<RawKubernetes>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +119,81 @@ pub struct RawGroup {
     pub node_key: Option<NodeKeyPolicy>,
     pub p2p: Option<Exposure>,
     pub rpc: Option<Exposure>,
+    /// Pod and Service settings (Kubernetes only); over `[kubernetes]`.
+    pub kubernetes: Option<RawKubernetes>,
+}
+
+/// `[kubernetes]` (network defaults) and a group's `kubernetes` table: what
+/// Parity's `node` chart sets on pods and Services. Values that are
+/// Kubernetes objects (`tolerations`, `affinity`, `security_context`) keep
+/// Kubernetes' own field names, so chart values paste unchanged.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubernetes {
+    pub node_selector: Option<Spanned<BTreeMap<String, String>>>,
+    pub tolerations: Option<Vec<Spanned<RawToleration>>>,
+    /// A Kubernetes `Affinity`, checked against k8s-openapi's schema.
+    pub affinity: Option<toml::Value>,
+    pub anti_affinity: Option<Spanned<AntiAffinity>>,
+    pub image_pull_secrets: Option<Vec<Spanned<String>>>,
+    pub service_account: Option<Spanned<String>>,
+    /// `NAME = "value"` or `NAME = { secret = "SECRET/KEY" }` /
+    /// `{ config_map = "CONFIGMAP/KEY" }`.
+    pub env: Option<BTreeMap<String, Spanned<toml::Value>>>,
+    pub pod_labels: Option<Spanned<BTreeMap<String, String>>>,
+    pub pod_annotations: Option<Spanned<BTreeMap<String, String>>>,
+    pub service_labels: Option<Spanned<BTreeMap<String, String>>>,
+    pub service_annotations: Option<Spanned<BTreeMap<String, String>>>,
+    /// A Kubernetes `PodSecurityContext`, merged over paraform's (uid/gid 1000).
+    pub security_context: Option<toml::Value>,
+    pub priority_class: Option<Spanned<String>>,
+    /// Seconds.
+    pub termination_grace_period: Option<Spanned<i64>>,
+    /// An Ingress to the group's RPC.
+    pub ingress: Option<RawIngress>,
+    /// external-dns annotations on the per-pod p2p Services.
+    pub external_dns: Option<RawExternalDns>,
+    /// A Prometheus-operator ServiceMonitor of the group's metrics.
+    pub service_monitor: Option<RawServiceMonitor>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceMonitor {
+    /// A Prometheus duration such as `30s` (the chart's default).
+    pub interval: Option<Spanned<String>>,
+    pub scrape_timeout: Option<Spanned<String>>,
+}
+
+/// A Kubernetes `Toleration`, field names as in Kubernetes (and the chart).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawToleration {
+    pub key: Option<String>,
+    pub operator: Option<TolerationOperator>,
+    pub value: Option<String>,
+    pub effect: Option<TaintEffect>,
+    pub toleration_seconds: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIngress {
+    pub host: Spanned<String>,
+    pub class: Option<String>,
+    pub tls_secret: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExternalDns {
+    /// Each pod's p2p Service gets `<prefix>-<index>.<hostname>`.
+    pub hostname: Spanned<String>,
+    /// Defaults to the group name (the chart's default is the release name).
+    pub prefix: Option<Spanned<String>>,
+    pub ttl: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -74,6 +74,9 @@ impl<'a, T> At<'a, T> {
     fn sub<U>(&self, v: &'a Spanned<U>) -> At<'a, U> {
         At { file: self.file, v }
     }
+    pub fn sub_loc<U>(&self, v: &Spanned<U>) -> Loc {
+        Loc::new(self.file, v.span())
+    }
 }
 
 pub(crate) struct GroupAt<'a> {
@@ -164,6 +167,10 @@ pub(crate) struct Merged<'a> {
     pub parachains: Vec<At<'a, RawParachain>>,
     /// `(name, reference)`; `None` when the reference did not parse.
     pub secrets: Vec<(At<'a, String>, Option<SecretRef>)>,
+    /// Where each secret's reference is written.
+    pub secret_values: BTreeMap<String, Loc>,
+    /// `[kubernetes]` tables (network defaults), by file.
+    pub kubernetes: Vec<(&'a SourceFile, &'a RawKubernetes)>,
 }
 
 pub(crate) fn para_id(raw: &i64) -> ParaId {
@@ -206,6 +213,13 @@ pub(crate) fn check<'a>(
     check_groups(&m, problems);
     check_secrets(&m, parse_failed, problems);
     check_funding(&m, problems);
+    let local = m
+        .network
+        .is_some_and(|n| *n.get().provider.get_ref() == ProviderName::Local);
+    super::kubernetes::check(&m, local, problems);
+    if local {
+        check_no_cluster_secrets(&m, problems);
+    }
     Some(m)
 }
 
@@ -223,6 +237,8 @@ fn merge<'a>(files: &'a [ParsedFile], problems: &mut Vec<SpecDiagnostic>) -> Mer
         groups: Vec::new(),
         parachains: Vec::new(),
         secrets: Vec::new(),
+        kubernetes: Vec::new(),
+        secret_values: BTreeMap::new(),
     };
     let mut secret_names: BTreeMap<&str, At<'a, String>> = BTreeMap::new();
     let mut ordered_groups: Vec<(usize, usize, GroupAt<'a>)> = Vec::new();
@@ -315,6 +331,9 @@ fn merge<'a>(files: &'a [ParsedFile], problems: &mut Vec<SpecDiagnostic>) -> Mer
                 ));
             }
         }
+        if let Some(k) = &raw.kubernetes {
+            m.kubernetes.push((file, k));
+        }
         if let Some(secrets) = &raw.secrets {
             for (k, v) in secrets {
                 let key = At { file, v: k };
@@ -332,6 +351,7 @@ fn merge<'a>(files: &'a [ParsedFile], problems: &mut Vec<SpecDiagnostic>) -> Mer
                 }
                 secret_names.insert(k.get_ref().as_str(), key);
                 let value = At { file, v };
+                m.secret_values.insert(k.get_ref().clone(), value.loc());
                 let parsed = match parse_ref(v.get_ref()) {
                     Ok(r) => Some(r),
                     Err(e) => {
@@ -1066,6 +1086,32 @@ fn check_secrets(m: &Merged<'_>, parse_failed: bool, problems: &mut Vec<SpecDiag
                 .help(format!(
                     "add `{name} = \"env:PARAFORM_{}\"` (or file:/k8s:) to [secrets]",
                     name.to_uppercase()
+                )),
+            );
+        }
+    }
+}
+
+/// `k8s:` references name Secrets in the network's namespace: a local
+/// network has none, so the ones paraform reads are refused before anything
+/// runs (other names are free and never read).
+fn check_no_cluster_secrets(m: &Merged<'_>, problems: &mut Vec<SpecDiagnostic>) {
+    for (name, r) in &m.secrets {
+        if !matches!(name.get().as_str(), "sudo" | "derivation_root") {
+            continue;
+        }
+        if let Some(r @ SecretRef::K8s { .. }) = r {
+            let value = m.secret_values.get(name.get()).cloned();
+            problems.push(
+                SpecDiagnostic::new(
+                    "k8s_secret_on_local",
+                    format!("secret `{}` is a Kubernetes Secret ({r}), but this network uses the local provider", name.get()),
+                )
+                .at(value.unwrap_or_else(|| name.loc()), "read from a cluster namespace")
+                .help(format!(
+                    "a local network reads secrets from env: or file: references, e.g. `{} = \"env:PARAFORM_{}\"`",
+                    name.get(),
+                    name.get().to_uppercase()
                 )),
             );
         }

@@ -34,6 +34,9 @@ pub struct WorkloadSpec {
     /// applied before this field existed do not change.
     #[serde(default, skip_serializing_if = "RelayNodeMode::is_embedded")]
     pub relay_node: RelayNodeMode,
+    /// Kubernetes only; left out of the encoding (and so of the hash) when empty.
+    #[serde(default, skip_serializing_if = "PodSettings::is_empty")]
+    pub kubernetes: PodSettings,
 }
 
 impl WorkloadSpec {
@@ -69,6 +72,7 @@ impl WorkloadSpec {
             rpc: group.rpc,
             relay_flags: group.relay_flags.clone(),
             relay_node: group.relay_node,
+            kubernetes: group.kubernetes.clone(),
         }
     }
 

@@ -627,3 +627,325 @@ pub async fn rococo_k8s_manifests_accepted(env: &Env) {
         }
     }
 }
+
+/// The chart's pod and Service settings (tests/fixtures/chart-k8s has them
+/// all) as the API server takes them: the StatefulSet controller creates
+/// pods that carry them, an Ingress routes to the group, re-applying writes
+/// nothing, a changed setting shows in the dry-run diff, and removing the
+/// Ingress prunes it.
+pub async fn chart_settings_applied(env: &Env) {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::networking::v1::Ingress;
+    use k8s_openapi::api::scheduling::v1::PriorityClass;
+    use kube::api::DeleteParams;
+
+    // What the pods reference must exist, or admission refuses them.
+    let priority = format!("{}-node", env.namespace);
+    let pcs: Api<PriorityClass> = Api::all(env.client.clone());
+    pcs.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": {"name": priority}, "value": 1000,
+        }))
+        .unwrap(),
+    )
+    .await
+    .expect("priority class");
+    let sas: Api<ServiceAccount> = Api::namespaced(env.client.clone(), &env.namespace);
+    sas.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "polkadot-node"}})).unwrap(),
+    )
+    .await
+    .expect("service account");
+
+    let settings = |toleration: &str, ingress: bool| {
+        let ingress = if ingress {
+            r#"ingress = { host = "rpc.example.org", class = "nginx", tls_secret = "rpc-tls", annotations = { "nginx.ingress.kubernetes.io/proxy-read-timeout" = "3600" } }"#
+        } else {
+            ""
+        };
+        format!(
+            r#"
+[kubernetes]
+node_selector = {{ "kubernetes.io/os" = "linux" }}
+tolerations = [{{ key = "{toleration}", operator = "Exists", effect = "NoSchedule" }}]
+image_pull_secrets = ["regcred"]
+service_account = "polkadot-node"
+priority_class = "{priority}"
+termination_grace_period = 60
+pod_labels = {{ team = "parachains" }}
+pod_annotations = {{ "prometheus.io/scrape" = "true" }}
+service_annotations = {{ "example.org/owner" = "parachains" }}
+env = {{ RUST_BACKTRACE = "1", TOKEN = {{ secret = "telemetry/token" }} }}
+
+[[relay.group]]
+name = "validator"
+role = "validator"
+replicas = 2
+p2p = "LoadBalancer"
+storage = {{ size = "1Gi" }}
+
+[relay.group.kubernetes]
+anti_affinity = "preferred"
+security_context = {{ runAsNonRoot = true }}
+affinity = {{ nodeAffinity = {{ requiredDuringSchedulingIgnoredDuringExecution = {{ nodeSelectorTerms = [{{ matchExpressions = [{{ key = "kubernetes.io/arch", operator = "In", values = ["amd64", "arm64"] }}] }}] }} }} }}
+external_dns = {{ hostname = "p2p.example.org" }}
+
+[[relay.group]]
+name = "rpc"
+role = "rpc"
+replicas = 1
+storage = {{ size = "1Gi" }}
+
+[relay.group.kubernetes]
+{ingress}
+"#
+        )
+    };
+    let desired = env.network(&settings("dedicated", true));
+    let p = env.provider(&desired, |_| {});
+    for g in ["validator", "rpc"] {
+        let plan = p
+            .plan_workload(&request(&desired, g))
+            .await
+            .unwrap_or_else(|e| panic!("the server rejects {g}: {e}"));
+        assert!(
+            plan.iter().all(|d| d.change == DiffKind::Create),
+            "{plan:?}"
+        );
+        p.apply_group(&request(&desired, g)).await.expect("apply");
+    }
+
+    // The pods the controller creates carry every setting.
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), &env.namespace);
+    let pod = {
+        let mut found = None;
+        for _ in 0..150 {
+            if let Some(p) = pods.get_opt("validator-1").await.unwrap() {
+                found = Some(p);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        found.expect("the controller creates validator-1")
+    };
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("team").map(String::as_str), Some("parachains"));
+    assert_eq!(
+        pod.metadata
+            .annotations
+            .clone()
+            .unwrap_or_default()
+            .get("prometheus.io/scrape")
+            .map(String::as_str),
+        Some("true")
+    );
+    let spec = pod.spec.clone().expect("pod spec");
+    assert_eq!(
+        spec.node_selector
+            .clone()
+            .unwrap_or_default()
+            .get("kubernetes.io/os")
+            .map(String::as_str),
+        Some("linux")
+    );
+    assert!(
+        spec.tolerations
+            .iter()
+            .flatten()
+            .any(|t| t.key.as_deref() == Some("dedicated")
+                && t.operator.as_deref() == Some("Exists")),
+        "{:?}",
+        spec.tolerations
+    );
+    assert_eq!(spec.service_account_name.as_deref(), Some("polkadot-node"));
+    assert_eq!(spec.priority_class_name.as_deref(), Some(priority.as_str()));
+    assert_eq!(spec.priority, Some(1000), "admission resolved the class");
+    assert_eq!(spec.termination_grace_period_seconds, Some(60));
+    assert_eq!(
+        spec.image_pull_secrets.clone().unwrap_or_default()[0].name,
+        "regcred"
+    );
+    let sc = spec.security_context.clone().expect("security context");
+    assert_eq!(
+        (sc.run_as_user, sc.run_as_non_root),
+        (Some(1000), Some(true))
+    );
+    let aff = spec.affinity.clone().expect("affinity");
+    assert!(aff.node_affinity.is_some());
+    assert!(aff
+        .pod_anti_affinity
+        .and_then(|a| a.preferred_during_scheduling_ignored_during_execution)
+        .is_some_and(|t| t[0].pod_affinity_term.topology_key == "kubernetes.io/hostname"));
+    let env_vars = spec.containers[0].env.clone().unwrap_or_default();
+    let token = env_vars.iter().find(|e| e.name == "TOKEN").expect("TOKEN");
+    assert_eq!(
+        token
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .map(|s| (s.name.as_str(), s.key.as_str())),
+        Some(("telemetry", "token"))
+    );
+
+    // Services: annotations, and the external-dns name of each p2p Service.
+    let svcs: Api<Service> = Api::namespaced(env.client.clone(), &env.namespace);
+    let p2p = svcs.get("validator-1-p2p").await.expect("p2p service");
+    let ann = p2p.metadata.annotations.unwrap_or_default();
+    assert_eq!(
+        ann.get("external-dns.alpha.kubernetes.io/hostname")
+            .map(String::as_str),
+        Some("validator-1.p2p.example.org")
+    );
+    assert_eq!(
+        ann.get("example.org/owner").map(String::as_str),
+        Some("parachains")
+    );
+
+    // The Ingress routes its host to the rpc group's Service.
+    let ings: Api<Ingress> = Api::namespaced(env.client.clone(), &env.namespace);
+    let ing = ings.get("rpc").await.expect("ingress");
+    let ispec = ing.spec.expect("ingress spec");
+    assert_eq!(ispec.ingress_class_name.as_deref(), Some("nginx"));
+    let backend = ispec.rules.unwrap()[0].http.clone().unwrap().paths[0]
+        .backend
+        .service
+        .clone()
+        .unwrap();
+    assert_eq!(backend.name, "rpc-rpc");
+    svcs.get("rpc-rpc").await.expect("the Ingress's Service");
+
+    // Re-applying writes nothing (server defaults of the new fields included).
+    let selector = format!(
+        "app.kubernetes.io/managed-by=paraform,paraform.io/network={}",
+        desired.network
+    );
+    let before = versions_of(env, &selector).await;
+    let ing_version = ing.metadata.resource_version.clone();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for g in ["validator", "rpc"] {
+        let again = p.apply_group(&request(&desired, g)).await.unwrap();
+        assert!(
+            again.iter().all(|(_, o)| *o == ApplyOutcome::Unchanged),
+            "{g}: {again:?}"
+        );
+    }
+    assert_eq!(
+        versions_of(env, &selector).await,
+        before,
+        "re-apply wrote something"
+    );
+    assert_eq!(
+        ings.get("rpc").await.unwrap().metadata.resource_version,
+        ing_version
+    );
+
+    // A changed toleration is a change of the StatefulSet only, in the diff.
+    let changed = env.network(&settings("polkadot-only", true));
+    let p2 = env.provider(&changed, |_| {});
+    let plan = p2
+        .plan_workload(&request(&changed, "validator"))
+        .await
+        .expect("dry run");
+    let moved: Vec<_> = plan
+        .iter()
+        .filter(|d| d.change != DiffKind::NoChange)
+        .collect();
+    assert_eq!(moved.len(), 1, "{plan:?}");
+    assert!(moved[0].id.starts_with("StatefulSet/"));
+    assert!(
+        moved[0].diff.contains("+") && moved[0].diff.contains("polkadot-only"),
+        "{}",
+        moved[0].diff
+    );
+
+    // Without the ingress, applying the group prunes it and its Service.
+    let no_ingress = env.network(&settings("dedicated", false));
+    let p3 = env.provider(&no_ingress, |_| {});
+    p3.apply_group(&request(&no_ingress, "rpc"))
+        .await
+        .expect("apply without ingress");
+    assert!(
+        ings.get_opt("rpc").await.unwrap().is_none(),
+        "Ingress pruned"
+    );
+    assert!(
+        svcs.get_opt("rpc-rpc").await.unwrap().is_none(),
+        "Service pruned"
+    );
+
+    let _ = pcs.delete(&priority, &DeleteParams::default()).await;
+}
+
+/// A ServiceMonitor follows the cluster: without prometheus-operator's CRD
+/// (the harness's API server) the plan carries a skip note and apply and
+/// pruning work without the kind; with it (a real cluster running the
+/// operator) the object is created, re-applied as a no-op and pruned with
+/// the group. The harness cannot take the other branch: its 1.20 API server
+/// crashes (SIGSEGV in the quota evaluator) when a CRD is created.
+pub async fn service_monitor_follows_the_crd(env: &Env) {
+    use kube::api::DynamicObject;
+    use paraform::provider::kubernetes::manifests::Kind;
+    use paraform::provider::kubernetes::ssa::api_resource;
+
+    let desired = env.network(&format!(
+        "{}\n[relay.group.kubernetes]\nservice_monitor = {{ interval = \"15s\" }}\n",
+        validators(1, "sync=info")
+    ));
+    let p = env.provider(&desired, |_| {});
+    let req = request(&desired, "validator");
+    let served = match env
+        .client
+        .list_api_group_resources("monitoring.coreos.com/v1")
+        .await
+    {
+        Ok(l) => l.resources.iter().any(|r| r.name == "servicemonitors"),
+        Err(_) => false,
+    };
+    let plan = p.plan_workload(&req).await.expect("dry run");
+    let sm_diff = plan
+        .iter()
+        .find(|d| d.id.starts_with("ServiceMonitor/"))
+        .unwrap_or_else(|| panic!("no ServiceMonitor in {plan:?}"));
+    if !served {
+        assert_eq!(sm_diff.change, DiffKind::Skipped);
+        let text = paraform::render::dry_run::render(
+            &env.namespace,
+            &[paraform::render::dry_run::StepDiffs {
+                step: paraform::plan::StepId("workload.validator".into()),
+                objects: plan.clone(),
+            }],
+        );
+        assert!(
+            text.contains("skipped: the cluster has no ServiceMonitor CRD"),
+            "{text}"
+        );
+        p.apply_group(&req).await.expect("apply without the CRD");
+        let seen = p.out_of_sync(&[req.clone()]).await.expect("drift check");
+        assert!(seen.is_empty(), "a skip note is not drift: {seen:?}");
+        p.delete_workload(&GroupName::new("validator"))
+            .await
+            .expect("pruning skips the kind the cluster does not serve");
+        return;
+    }
+    assert_eq!(sm_diff.change, DiffKind::Create);
+    let sms: Api<DynamicObject> = Api::namespaced_with(
+        env.client.clone(),
+        &env.namespace,
+        &api_resource(Kind::ServiceMonitor),
+    );
+    p.apply_group(&req).await.expect("apply with the CRD");
+    let sm = sms.get("validator").await.expect("ServiceMonitor created");
+    assert_eq!(sm.data["spec"]["endpoints"][0]["interval"], "15s");
+    let again = p.apply_group(&req).await.expect("re-apply");
+    assert!(
+        again.iter().all(|(_, o)| *o == ApplyOutcome::Unchanged),
+        "{again:?}"
+    );
+    p.delete_workload(&GroupName::new("validator"))
+        .await
+        .expect("delete");
+    assert!(sms.get_opt("validator").await.unwrap().is_none());
+}

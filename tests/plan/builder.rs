@@ -100,6 +100,7 @@ impl DesiredBuilder {
             relay_flags: vec![],
             relay_node: Default::default(),
             session_keys: Default::default(),
+            kubernetes: Default::default(),
         });
         if let ChainSide::Para(id) = chain {
             if let Some(p) = self.d.parachains.iter_mut().find(|p| p.id == id) {

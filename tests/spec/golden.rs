@@ -61,6 +61,15 @@ const CASES: &[(&str, &str, &str)] = &[
         "session_keys_unused",
         "network.toml:21",
     ),
+    ("k8s_toleration_operator", "bad_value", "network.toml:19"),
+    ("k8s_unknown_field", "unknown_field", "network.toml:16"),
+    ("k8s_on_local", "kubernetes_only", "network.toml:18"),
+    (
+        "k8s_secret_on_local",
+        "k8s_secret_on_local",
+        "network.toml:6",
+    ),
+    ("k8s_bad_settings", "bad_value", "network.toml:15"),
 ];
 
 #[test]

@@ -18,18 +18,21 @@
 
 use crate::provider::local::nodekey::NodeKey;
 use crate::spec::ids::{AccountId, NetworkName, NodeName, ParaId};
-use crate::spec::model::{ChainRef, Exposure, KeystoreKind, Role};
+use crate::spec::model::{AntiAffinity, ChainRef, EnvValue, Exposure, KeystoreKind, Role};
 use crate::spec::workload::WorkloadSpec;
 use k8s_openapi::api::apps::v1::{
     RollingUpdateStatefulSetStrategy, StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimStatus, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, Secret, SecretVolumeSource, Service, ServicePort, ServiceSpec,
-    TCPSocketAction, Volume, VolumeMount, VolumeResourceRequirements,
+    Affinity, ConfigMap, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, LocalObjectReference, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, PodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    Secret, SecretKeySelector, SecretVolumeSource, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, Toleration, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
 };
+use k8s_openapi::api::networking::v1 as networking;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -57,6 +60,9 @@ pub const ANN_SPEC_HASH: &str = "paraform.io/spec-hash";
 pub const ANN_SPEC: &str = "paraform.io/spec";
 pub const ANN_ACCOUNTS: &str = "paraform.io/accounts";
 pub const ANN_PUBLIC_ADDRS_HASH: &str = "paraform.io/public-addrs-hash";
+/// external-dns (as the chart sets them on per-pod Services).
+pub const ANN_DNS_HOSTNAME: &str = "external-dns.alpha.kubernetes.io/hostname";
+pub const ANN_DNS_TTL: &str = "external-dns.alpha.kubernetes.io/ttl";
 pub const MANAGED_BY: &str = "paraform";
 /// The chart's `app.kubernetes.io/name` (Parity's chart is called `node`).
 pub const CHART_NAME: &str = "node";
@@ -78,14 +84,19 @@ pub enum Kind {
     ConfigMap,
     Service,
     StatefulSet,
+    Ingress,
+    /// prometheus-operator's CRD: rendered only when the cluster serves it.
+    ServiceMonitor,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Secret,
         Kind::ConfigMap,
         Kind::Service,
         Kind::StatefulSet,
+        Kind::Ingress,
+        Kind::ServiceMonitor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,12 +105,16 @@ impl Kind {
             Kind::ConfigMap => "ConfigMap",
             Kind::Service => "Service",
             Kind::StatefulSet => "StatefulSet",
+            Kind::Ingress => "Ingress",
+            Kind::ServiceMonitor => "ServiceMonitor",
         }
     }
 
     pub fn api_version(self) -> &'static str {
         match self {
             Kind::StatefulSet => "apps/v1",
+            Kind::Ingress => "networking.k8s.io/v1",
+            Kind::ServiceMonitor => "monitoring.coreos.com/v1",
             _ => "v1",
         }
     }
@@ -137,6 +152,9 @@ pub struct ServerCaps {
     /// the operator says the gate is on. Without it the controller restarts
     /// one pod at a time, which is within every BFT bound.
     pub statefulset_max_unavailable: bool,
+    /// The cluster serves prometheus-operator's `ServiceMonitor`
+    /// (`monitoring.coreos.com/v1`, found by discovery).
+    pub service_monitor: bool,
 }
 
 /// Where a node's `--chain` comes from inside the pod.
@@ -299,6 +317,10 @@ pub fn p2p_service_name(pod: &str) -> String {
 pub fn relay_p2p_service_name(pod: &str) -> String {
     format!("{pod}-relay-p2p")
 }
+/// The Service behind a group's Ingress: every ready pod of the group.
+pub fn rpc_service_name(group: &str) -> String {
+    format!("{group}-rpc")
+}
 
 /// In-cluster DNS name of a pod through the group's headless Service.
 pub fn pod_dns(pod: &str, group: &str, namespace: &str) -> String {
@@ -357,6 +379,28 @@ fn metadata(input: &RenderInput<'_>, name: &str, extra_labels: &[(&str, &str)]) 
         labels: Some(labels),
         ..ObjectMeta::default()
     }
+}
+
+/// A Service's metadata: the group's labels plus `service_labels` and
+/// `service_annotations` (paraform's own labels win, validation refuses clashes).
+fn service_metadata(
+    input: &RenderInput<'_>,
+    name: &str,
+    extra_labels: &[(&str, &str)],
+    mut annotations: BTreeMap<String, String>,
+) -> ObjectMeta {
+    let k = &input.spec.kubernetes;
+    let mut meta = metadata(input, name, extra_labels);
+    if let Some(labels) = meta.labels.as_mut() {
+        for (key, v) in &k.service_labels {
+            labels.entry(key.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    for (key, v) in &k.service_annotations {
+        annotations.entry(key.clone()).or_insert_with(|| v.clone());
+    }
+    meta.annotations = non_empty(annotations);
+    meta
 }
 
 /// A typed object as the JSON sent in the apply (`apiVersion` and `kind`
@@ -513,7 +557,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
         kind: Kind::Service,
         name: headless.clone(),
         object: to_json(&Service {
-            metadata: metadata(input, &headless, &[]),
+            metadata: service_metadata(input, &headless, &[], BTreeMap::new()),
             spec: Some(ServiceSpec {
                 cluster_ip: Some("None".into()),
                 publish_not_ready_addresses: Some(true),
@@ -526,8 +570,18 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
         sensitive: false,
     });
 
+    if let Some(ingress) = &spec.kubernetes.ingress {
+        out.extend(ingress_objects(input, ingress)?);
+    }
+    if let (Some(sm), true) = (
+        &spec.kubernetes.service_monitor,
+        input.options.caps.service_monitor,
+    ) {
+        out.push(service_monitor(input, sm));
+    }
+
     // Per-pod Services.
-    for n in input.nodes {
+    for (index, n) in input.nodes.iter().enumerate() {
         let pod = n.as_str();
         check_name(pod)?;
         if spec.rpc != Exposure::None {
@@ -537,7 +591,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
                 pod,
                 spec.rpc,
                 ("rpc", RPC_PORT),
-                false,
+                None,
             )?);
         }
         if p2p_exposed {
@@ -547,7 +601,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
                 pod,
                 spec.p2p,
                 ("p2p", P2P_PORT),
-                true,
+                Some(dns_name(spec, index, false)),
             )?);
             if collator {
                 out.push(per_pod_service(
@@ -556,7 +610,7 @@ pub fn render_group(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderErro
                     pod,
                     spec.p2p,
                     ("relay-p2p", RELAY_P2P_PORT),
-                    true,
+                    Some(dns_name(spec, index, true)),
                 )?);
             }
         }
@@ -574,15 +628,156 @@ fn exposure_type(e: Exposure) -> &'static str {
     }
 }
 
+/// The external-dns name of a pod's p2p Service (`<prefix>-<index>.<zone>`,
+/// as the chart names them; `-relay` for a collator's relay node), when
+/// `external_dns` is set and the Service is reachable from outside.
+fn dns_name(spec: &WorkloadSpec, index: usize, relay: bool) -> Option<String> {
+    let d = spec.kubernetes.external_dns.as_ref()?;
+    if !matches!(spec.p2p, Exposure::NodePort | Exposure::LoadBalancer) {
+        return None;
+    }
+    let relay = if relay { "-relay" } else { "" };
+    Some(format!("{}-{index}{relay}.{}", d.prefix, d.hostname))
+}
+
+/// A ClusterIP Service over the group's ready pods and an Ingress to it.
+fn ingress_objects(
+    input: &RenderInput<'_>,
+    ingress: &crate::spec::model::Ingress,
+) -> Result<Vec<Manifest>, RenderError> {
+    let group = input.spec.group.as_str();
+    let svc_name = rpc_service_name(group);
+    check_name(&svc_name)?;
+    let svc = Service {
+        metadata: service_metadata(input, &svc_name, &[], BTreeMap::new()),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(selector_labels(input)),
+            ports: Some(vec![tcp_port("rpc", RPC_PORT)]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    };
+    let mut meta = metadata(input, group, &[]);
+    meta.annotations = non_empty(ingress.annotations.clone());
+    let ing = networking::Ingress {
+        metadata: meta,
+        spec: Some(networking::IngressSpec {
+            ingress_class_name: ingress.class.clone(),
+            rules: Some(vec![networking::IngressRule {
+                host: Some(ingress.host.clone()),
+                http: Some(networking::HTTPIngressRuleValue {
+                    paths: vec![networking::HTTPIngressPath {
+                        path: Some(ingress.path.clone()),
+                        path_type: "Prefix".into(),
+                        backend: networking::IngressBackend {
+                            service: Some(networking::IngressServiceBackend {
+                                name: svc_name.clone(),
+                                port: Some(networking::ServiceBackendPort {
+                                    number: Some(i32::from(RPC_PORT)),
+                                    ..networking::ServiceBackendPort::default()
+                                }),
+                            }),
+                            ..networking::IngressBackend::default()
+                        },
+                    }],
+                }),
+            }]),
+            tls: ingress.tls_secret.as_ref().map(|secret| {
+                vec![networking::IngressTLS {
+                    hosts: Some(vec![ingress.host.clone()]),
+                    secret_name: Some(secret.clone()),
+                }]
+            }),
+            ..networking::IngressSpec::default()
+        }),
+        ..networking::Ingress::default()
+    };
+    Ok(vec![
+        Manifest {
+            kind: Kind::Service,
+            name: svc_name,
+            object: to_json(&svc),
+            sensitive: false,
+        },
+        Manifest {
+            kind: Kind::Ingress,
+            name: group.to_string(),
+            object: to_json(&ing),
+            sensitive: false,
+        },
+    ])
+}
+
+/// prometheus-operator's ServiceMonitor (a CRD, so no k8s-openapi type):
+/// the group's Services' `prometheus` port, which only the headless
+/// Service has, as the chart's `node.serviceMonitor` does.
+fn service_monitor(input: &RenderInput<'_>, sm: &crate::spec::model::ServiceMonitor) -> Manifest {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Endpoint<'a> {
+        port: &'a str,
+        interval: &'a str,
+        scrape_timeout: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Spec<'a> {
+        selector: LabelSelector,
+        endpoints: Vec<Endpoint<'a>>,
+        target_labels: Vec<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Object<'a> {
+        api_version: &'a str,
+        kind: &'a str,
+        metadata: ObjectMeta,
+        spec: Spec<'a>,
+    }
+    let group = input.spec.group.as_str();
+    let object = Object {
+        api_version: Kind::ServiceMonitor.api_version(),
+        kind: Kind::ServiceMonitor.as_str(),
+        metadata: metadata(input, group, &[]),
+        spec: Spec {
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(input)),
+                ..LabelSelector::default()
+            },
+            endpoints: vec![Endpoint {
+                port: "prometheus",
+                interval: &sm.interval,
+                scrape_timeout: &sm.scrape_timeout,
+            }],
+            // The chart's `targetLabels`: series keep the chain and role.
+            target_labels: vec!["chain", "role", LABEL_INSTANCE],
+        },
+    };
+    Manifest {
+        kind: Kind::ServiceMonitor,
+        name: group.to_string(),
+        object: to_json(&object),
+        sensitive: false,
+    }
+}
+
 fn per_pod_service(
     input: &RenderInput<'_>,
     name: &str,
     pod: &str,
     exposure: Exposure,
     (port_name, port): (&str, u16),
-    p2p: bool,
+    // `Some` for p2p Services, with their external-dns name if any.
+    p2p_dns: Option<Option<String>>,
 ) -> Result<Manifest, RenderError> {
     check_name(name)?;
+    let p2p = p2p_dns.is_some();
+    let mut annotations = BTreeMap::new();
+    if let (Some(Some(host)), Some(d)) = (&p2p_dns, &input.spec.kubernetes.external_dns) {
+        annotations.insert(ANN_DNS_HOSTNAME.to_string(), host.clone());
+        annotations.insert(ANN_DNS_TTL.to_string(), d.ttl.to_string());
+    }
     let mut selector = selector_labels(input);
     selector.insert(LABEL_POD_NAME.into(), pod.into());
     let external = matches!(exposure, Exposure::NodePort | Exposure::LoadBalancer);
@@ -600,7 +795,7 @@ fn per_pod_service(
         kind: Kind::Service,
         name: name.to_string(),
         object: to_json(&Service {
-            metadata: metadata(input, name, &[(LABEL_POD_NAME, pod)]),
+            metadata: service_metadata(input, name, &[(LABEL_POD_NAME, pod)], annotations),
             spec: Some(spec),
             ..Service::default()
         }),
@@ -773,6 +968,124 @@ fn public_addrs_hash(input: &RenderInput<'_>) -> String {
     hex::encode(&h.finalize()[..8])
 }
 
+fn extra_env(name: &str, v: &EnvValue) -> EnvVar {
+    let (value, value_from) = match v {
+        EnvValue::Value { value } => (Some(value.clone()), None),
+        EnvValue::Secret { name, key } => (
+            None,
+            Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: name.clone(),
+                    key: key.clone(),
+                    ..SecretKeySelector::default()
+                }),
+                ..EnvVarSource::default()
+            }),
+        ),
+        EnvValue::ConfigMap { name, key } => (
+            None,
+            Some(EnvVarSource {
+                config_map_key_ref: Some(ConfigMapKeySelector {
+                    name: name.clone(),
+                    key: key.clone(),
+                    ..ConfigMapKeySelector::default()
+                }),
+                ..EnvVarSource::default()
+            }),
+        ),
+    };
+    EnvVar {
+        name: name.into(),
+        value,
+        value_from,
+    }
+}
+
+fn toleration(t: &crate::spec::model::Toleration) -> Toleration {
+    use crate::spec::model::{TaintEffect, TolerationOperator};
+    Toleration {
+        key: t.key.clone(),
+        operator: t.operator.map(|o| {
+            match o {
+                TolerationOperator::Exists => "Exists",
+                TolerationOperator::Equal => "Equal",
+            }
+            .into()
+        }),
+        value: t.value.clone(),
+        effect: t.effect.map(|e| {
+            match e {
+                TaintEffect::NoSchedule => "NoSchedule",
+                TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+                TaintEffect::NoExecute => "NoExecute",
+            }
+            .into()
+        }),
+        toleration_seconds: t.toleration_seconds,
+    }
+}
+
+/// paraform's pod security context (the chart's: uid/gid/fsGroup 1000)
+/// with `security_context`'s fields over it, as Helm merges values.
+fn security_context(input: &RenderInput<'_>) -> PodSecurityContext {
+    let run_as = input.options.run_as;
+    let base = PodSecurityContext {
+        run_as_user: Some(run_as),
+        run_as_group: Some(run_as),
+        fs_group: Some(run_as),
+        ..PodSecurityContext::default()
+    };
+    let Some(Value::Object(user)) = &input.spec.kubernetes.security_context else {
+        return base;
+    };
+    let mut merged = match to_json(&base) {
+        Value::Object(m) => m,
+        _ => return base,
+    };
+    merged.extend(user.clone());
+    // Validated against this type at load; a failure here keeps the default.
+    serde_json::from_value(Value::Object(merged)).unwrap_or(base)
+}
+
+/// `affinity` with the `anti_affinity` switch's term added: pods of this
+/// group avoid nodes that already run one (topology `kubernetes.io/hostname`).
+fn affinity(input: &RenderInput<'_>) -> Option<Affinity> {
+    let k = &input.spec.kubernetes;
+    let mut a: Option<Affinity> = k
+        .affinity
+        .as_ref()
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    if k.anti_affinity == AntiAffinity::None {
+        return a;
+    }
+    let term = PodAffinityTerm {
+        label_selector: Some(LabelSelector {
+            match_labels: Some(selector_labels(input)),
+            ..LabelSelector::default()
+        }),
+        topology_key: "kubernetes.io/hostname".into(),
+        ..PodAffinityTerm::default()
+    };
+    let anti = a
+        .get_or_insert_with(Affinity::default)
+        .pod_anti_affinity
+        .get_or_insert_with(PodAntiAffinity::default);
+    match k.anti_affinity {
+        AntiAffinity::Required => anti
+            .required_during_scheduling_ignored_during_execution
+            .get_or_insert_with(Vec::new)
+            .push(term),
+        _ => anti
+            .preferred_during_scheduling_ignored_during_execution
+            .get_or_insert_with(Vec::new)
+            .push(WeightedPodAffinityTerm {
+                weight: 100,
+                pod_affinity_term: term,
+            }),
+    }
+    a
+}
+
 fn volume(name: &str) -> Volume {
     Volume {
         name: name.into(),
@@ -802,10 +1115,12 @@ fn statefulset(input: &RenderInput<'_>, collator: bool) -> Result<Manifest, Rend
         (vec![spec.command.clone()], args)
     };
 
+    let k = &spec.kubernetes;
     let mut env = vec![field_env("POD_NAME", "metadata.name")];
     if spec.p2p == Exposure::NodePort {
         env.push(field_env("HOST_IP", "status.hostIP"));
     }
+    env.extend(k.env.iter().map(|(name, v)| extra_env(name, v)));
 
     let mut mounts = vec![
         mount("chain-data", "/data", false),
@@ -929,21 +1244,34 @@ fn statefulset(input: &RenderInput<'_>, collator: bool) -> Result<Manifest, Rend
         ..Container::default()
     };
 
-    let mut template_annotations = BTreeMap::new();
+    let mut template_annotations = k.pod_annotations.clone();
     if p2p {
         template_annotations.insert(ANN_PUBLIC_ADDRS_HASH.into(), public_addrs_hash(input));
     }
-    let run_as = input.options.run_as;
+    let mut template_labels = group_labels(input);
+    for (key, v) in &k.pod_labels {
+        template_labels
+            .entry(key.clone())
+            .or_insert_with(|| v.clone());
+    }
     let pod_spec = PodSpec {
-        security_context: Some(PodSecurityContext {
-            run_as_user: Some(run_as),
-            run_as_group: Some(run_as),
-            fs_group: Some(run_as),
-            ..PodSecurityContext::default()
-        }),
+        security_context: Some(security_context(input)),
         containers: vec![container],
         init_containers: (!init.is_empty()).then_some(init),
         volumes: Some(volumes),
+        node_selector: non_empty(k.node_selector.clone()),
+        tolerations: (!k.tolerations.is_empty())
+            .then(|| k.tolerations.iter().map(toleration).collect()),
+        affinity: affinity(input),
+        image_pull_secrets: (!k.image_pull_secrets.is_empty()).then(|| {
+            k.image_pull_secrets
+                .iter()
+                .map(|name| LocalObjectReference { name: name.clone() })
+                .collect()
+        }),
+        service_account_name: k.service_account.clone(),
+        priority_class_name: k.priority_class.clone(),
+        termination_grace_period_seconds: k.termination_grace_period.map(i64::from),
         ..PodSpec::default()
     };
 
@@ -987,7 +1315,7 @@ fn statefulset(input: &RenderInput<'_>, collator: bool) -> Result<Manifest, Rend
             },
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(group_labels(input)),
+                    labels: Some(template_labels),
                     annotations: non_empty(template_annotations),
                     ..ObjectMeta::default()
                 }),
@@ -1025,6 +1353,19 @@ fn statefulset(input: &RenderInput<'_>, collator: bool) -> Result<Manifest, Rend
 /// hostname. `None` while nothing is allocated yet.
 pub fn public_addr_of_service(service: &Value, port: u16) -> Option<String> {
     let spec = service.get("spec")?;
+    let kind = spec
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP");
+    // A name external-dns publishes is stable across re-allocations, and
+    // known before the load balancer is: announce it (as the chart does).
+    let dns = service
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(ANN_DNS_HOSTNAME))
+        .and_then(Value::as_str);
+    if let (Some(host), "LoadBalancer") = (dns, kind) {
+        return Some(format!("/dns4/{host}/tcp/{port}"));
+    }
     match spec
         .get("type")
         .and_then(Value::as_str)
@@ -1038,7 +1379,10 @@ pub fn public_addr_of_service(service: &Value, port: u16) -> Option<String> {
                 .find(|p| p.get("port").and_then(Value::as_u64) == Some(port as u64))?
                 .get("nodePort")?
                 .as_u64()?;
-            Some(format!("/ip4/@HOST_IP@/tcp/{np}"))
+            Some(match dns {
+                Some(host) => format!("/dns4/{host}/tcp/{np}"),
+                None => format!("/ip4/@HOST_IP@/tcp/{np}"),
+            })
         }
         "LoadBalancer" => {
             let ing = service

@@ -368,6 +368,28 @@ impl KubernetesProvider {
         Ok(out)
     }
 
+    /// Whether the cluster serves prometheus-operator's ServiceMonitor (one
+    /// discovery request); `None` when the group asks for none.
+    async fn service_monitor_served(
+        &self,
+        spec: &WorkloadSpec,
+    ) -> Result<Option<bool>, ProviderError> {
+        if spec.kubernetes.service_monitor.is_none() {
+            return Ok(None);
+        }
+        match self
+            .client
+            .list_api_group_resources("monitoring.coreos.com/v1")
+            .await
+        {
+            Ok(list) => Ok(Some(
+                list.resources.iter().any(|r| r.name == "servicemonitors"),
+            )),
+            Err(kube::Error::Api(r)) if r.code == 404 => Ok(Some(false)),
+            Err(e) => Err(Self::k8s_err("discover monitoring.coreos.com/v1", e)),
+        }
+    }
+
     /// Everything rendering needs that lives in the cluster, and the render.
     async fn render(
         &self,
@@ -391,6 +413,8 @@ impl KubernetesProvider {
         } else {
             Vec::new()
         };
+        let mut options = self.options.render.clone();
+        options.caps.service_monitor = self.service_monitor_served(spec).await? == Some(true);
         let input = RenderInput {
             network: &self.network,
             namespace: &self.namespace,
@@ -406,7 +430,7 @@ impl KubernetesProvider {
             relay_bootnodes: &relay_bootnodes,
             public_addrs,
             max_unavailable: req.max_unavailable,
-            options: &self.options.render,
+            options: &options,
         };
         manifests::render_group(&input).map_err(|e| ProviderError::Invalid(e.to_string()))
     }
@@ -474,6 +498,15 @@ impl KubernetesProvider {
                 .await
                 .map_err(Self::ssa_err)?;
             out.extend(diffs);
+        }
+        if self.service_monitor_served(&req.spec).await? == Some(false) {
+            out.push(ObjectDiff {
+                id: format!("ServiceMonitor/{}/{}", self.namespace, req.spec.group),
+                change: ssa::DiffKind::Skipped,
+                diff: "the cluster has no ServiceMonitor CRD (monitoring.coreos.com/v1); \
+                       install prometheus-operator's CRDs, or remove service_monitor"
+                    .into(),
+            });
         }
         Ok(out)
     }
@@ -728,7 +761,9 @@ impl Provider for KubernetesProvider {
             .filter_map(|(group, diffs)| {
                 let ids: Vec<String> = diffs
                     .into_iter()
-                    .filter(|d| d.change != ssa::DiffKind::NoChange)
+                    .filter(|d| {
+                        !matches!(d.change, ssa::DiffKind::NoChange | ssa::DiffKind::Skipped)
+                    })
                     .map(|d| d.id)
                     .collect();
                 (!ids.is_empty()).then_some((group, ids))

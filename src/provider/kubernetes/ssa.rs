@@ -67,6 +67,14 @@ pub fn api_resource(kind: Kind) -> ApiResource {
         Kind::Service => ApiResource::erase::<v1::Service>(&()),
         Kind::Secret => ApiResource::erase::<v1::Secret>(&()),
         Kind::ConfigMap => ApiResource::erase::<v1::ConfigMap>(&()),
+        Kind::Ingress => ApiResource::erase::<k8s_openapi::api::networking::v1::Ingress>(&()),
+        Kind::ServiceMonitor => ApiResource {
+            group: "monitoring.coreos.com".into(),
+            version: "v1".into(),
+            api_version: "monitoring.coreos.com/v1".into(),
+            kind: "ServiceMonitor".into(),
+            plural: "servicemonitors".into(),
+        },
     }
 }
 
@@ -85,6 +93,9 @@ pub enum DiffKind {
     Create,
     Update,
     NoChange,
+    /// Not rendered for this cluster (e.g. its CRD is not installed); the
+    /// diff text says why. Not a change.
+    Skipped,
 }
 
 pub struct Applier {
@@ -232,10 +243,14 @@ impl Applier {
         let mut deleted = Vec::new();
         for kind in Kind::ALL.into_iter().rev() {
             let api = self.api(kind);
-            let list = api
-                .list(&ListParams::default().labels(selector))
-                .await
-                .map_err(|e| SsaError::from_kube(format!("{kind} list"), e))?;
+            let list = match api.list(&ListParams::default().labels(selector)).await {
+                Ok(l) => l,
+                // A CRD kind the cluster does not serve has nothing to prune.
+                Err(kube::Error::Api(r)) if r.code == 404 && kind == Kind::ServiceMonitor => {
+                    continue
+                }
+                Err(e) => return Err(SsaError::from_kube(format!("{kind} list"), e)),
+            };
             for obj in list.items {
                 let Some(name) = obj.metadata.name.clone() else {
                     continue;

@@ -3,9 +3,9 @@ use crate::spec::model::{Desired, Group};
 use crate::spec::GroupName;
 use serde_json::json;
 
-fn rococo_k8s() -> Desired {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("networks/rococo-k8s");
-    crate::spec::load::load_dir(&dir).expect("networks/rococo-k8s loads")
+fn load(dir: &str) -> Desired {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    crate::spec::load::load_dir(&path).unwrap_or_else(|e| panic!("{dir} loads: {e:?}"))
 }
 
 struct Fixture {
@@ -22,7 +22,11 @@ struct Fixture {
 
 impl Fixture {
     fn new(group: &str) -> Self {
-        let desired = rococo_k8s();
+        Self::of("networks/rococo-k8s", group)
+    }
+
+    fn of(dir: &str, group: &str) -> Self {
+        let desired = load(dir);
         let g: &Group = desired.group(&GroupName::new(group)).expect("group");
         let spec = WorkloadSpec::for_group(&desired, g);
         let nodes: Vec<NodeName> = g.nodes.iter().map(|n| n.name.clone()).collect();
@@ -409,4 +413,214 @@ fn label_values_are_sanitised() {
     assert_eq!(label_value("specs/para 2000.json"), "specs-para-2000.json");
     assert_eq!(label_value("-x-"), "x");
     assert_eq!(label_value(&"a".repeat(80)).len(), 63);
+}
+
+#[test]
+fn chart_pod_settings_reach_the_pod_template() {
+    let f = Fixture::of("tests/fixtures/chart-k8s", "validator");
+    let ms = f.render().unwrap();
+    let sts = find(&ms, Kind::StatefulSet, "validator");
+    let tpl = &sts.object["spec"]["template"];
+    let pod = &tpl["spec"];
+    assert_eq!(
+        pod["nodeSelector"],
+        json!({"cloud.google.com/gke-nodepool": "polkadot", "kubernetes.io/arch": "amd64"})
+    );
+    assert_eq!(
+        pod["tolerations"],
+        json!([{"key": "dedicated", "operator": "Equal", "value": "polkadot", "effect": "NoSchedule"}])
+    );
+    assert_eq!(pod["imagePullSecrets"], json!([{"name": "regcred"}]));
+    assert_eq!(pod["serviceAccountName"], "polkadot-node");
+    assert_eq!(pod["priorityClassName"], "polkadot-node");
+    assert_eq!(pod["terminationGracePeriodSeconds"], 60);
+    // The user's security context over paraform's (Helm merges values so).
+    assert_eq!(
+        pod["securityContext"],
+        json!({"runAsUser": 1001, "runAsGroup": 1000, "fsGroup": 1000, "runAsNonRoot": true})
+    );
+    // The written affinity, plus the anti-affinity switch's term on the
+    // StatefulSet's selector labels.
+    let aff = &pod["affinity"];
+    assert_eq!(
+        aff["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+            [0]["matchExpressions"][0]["key"],
+        "topology.kubernetes.io/zone"
+    );
+    let anti = &aff["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0];
+    assert_eq!(anti["topologyKey"], "kubernetes.io/hostname");
+    assert_eq!(
+        anti["labelSelector"]["matchLabels"],
+        sts.object["spec"]["selector"]["matchLabels"]
+    );
+    let env = &pod["containers"][0]["env"];
+    assert_eq!(env[0]["name"], "POD_NAME", "paraform's variables first");
+    let by_name = |n: &str| {
+        env.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {n} in {env}"))
+    };
+    assert_eq!(by_name("RUST_BACKTRACE")["value"], "1");
+    assert_eq!(
+        by_name("TELEMETRY_TOKEN")["valueFrom"],
+        json!({"secretKeyRef": {"name": "telemetry", "key": "token"}})
+    );
+    assert_eq!(
+        by_name("LOG_TARGETS")["valueFrom"],
+        json!({"configMapKeyRef": {"name": "node-config", "key": "log"}})
+    );
+    // Pod labels and annotations on the template, never in the selector.
+    assert_eq!(tpl["metadata"]["labels"]["team"], "parachains");
+    assert_eq!(tpl["metadata"]["labels"][LABEL_NAME], "node");
+    assert!(sts.object["spec"]["selector"]["matchLabels"]
+        .get("team")
+        .is_none());
+    assert_eq!(
+        tpl["metadata"]["annotations"]["prometheus.io/scrape"],
+        "true"
+    );
+    assert!(tpl["metadata"]["annotations"]
+        .get(ANN_PUBLIC_ADDRS_HASH)
+        .is_some());
+}
+
+#[test]
+fn chart_service_settings_and_external_dns() {
+    let f = Fixture::of("tests/fixtures/chart-k8s", "validator");
+    let ms = f.render().unwrap();
+    for m in ms.iter().filter(|m| m.kind == Kind::Service) {
+        let meta = &m.object["metadata"];
+        assert_eq!(meta["labels"]["team"], "parachains", "{}", m.id());
+        assert_eq!(
+            meta["annotations"]["example.org/owner"],
+            "parachains",
+            "{}",
+            m.id()
+        );
+    }
+    // Pods never get Service labels' owner annotation, Services never the pod's.
+    let p2p = find(&ms, Kind::Service, "validator-1-p2p");
+    assert_eq!(
+        p2p.object["metadata"]["annotations"][ANN_DNS_HOSTNAME],
+        "validator-1.p2p.example.org"
+    );
+    assert_eq!(p2p.object["metadata"]["annotations"][ANN_DNS_TTL], "60");
+    let rpc = find(&ms, Kind::Service, "validator-1");
+    assert!(rpc.object["metadata"]["annotations"]
+        .get(ANN_DNS_HOSTNAME)
+        .is_none());
+    // The name external-dns publishes is the announced address, known
+    // before the load balancer has one.
+    let mut live = p2p.object.clone();
+    live["status"] = json!({"loadBalancer": {}});
+    assert_eq!(
+        public_addr_of_service(&live, P2P_PORT).as_deref(),
+        Some("/dns4/validator-1.p2p.example.org/tcp/30333")
+    );
+    live["spec"]["type"] = json!("NodePort");
+    live["spec"]["ports"][0]["nodePort"] = json!(31007);
+    assert_eq!(
+        public_addr_of_service(&live, P2P_PORT).as_deref(),
+        Some("/dns4/validator-1.p2p.example.org/tcp/31007")
+    );
+}
+
+#[test]
+fn ingress_routes_a_host_to_the_groups_ready_pods() {
+    let f = Fixture::of("tests/fixtures/chart-k8s", "rpc");
+    let ms = f.render().unwrap();
+    let svc = find(&ms, Kind::Service, "rpc-rpc");
+    assert_eq!(svc.object["spec"]["type"], "ClusterIP");
+    assert!(
+        svc.object["spec"].get("publishNotReadyAddresses").is_none(),
+        "only ready (RPC answering) pods serve"
+    );
+    let sts = find(&ms, Kind::StatefulSet, "rpc");
+    assert_eq!(
+        svc.object["spec"]["selector"],
+        sts.object["spec"]["selector"]["matchLabels"]
+    );
+    let ing = find(&ms, Kind::Ingress, "rpc");
+    assert_eq!(ing.object["apiVersion"], "networking.k8s.io/v1");
+    let spec = &ing.object["spec"];
+    assert_eq!(spec["ingressClassName"], "nginx");
+    assert_eq!(
+        spec["tls"],
+        json!([{"hosts": ["rpc.example.org"], "secretName": "rpc-example-org-tls"}])
+    );
+    let rule = &spec["rules"][0];
+    assert_eq!(rule["host"], "rpc.example.org");
+    assert_eq!(
+        rule["http"]["paths"][0],
+        json!({"path": "/", "pathType": "Prefix",
+               "backend": {"service": {"name": "rpc-rpc", "port": {"number": 9944}}}})
+    );
+    assert_eq!(
+        ing.object["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-read-timeout"],
+        "3600"
+    );
+    // `tolerations = []` replaced the default; `preferred` spreads softly.
+    let pod = &sts.object["spec"]["template"]["spec"];
+    assert!(pod.get("tolerations").is_none(), "{pod}");
+    let pref =
+        &pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
+    assert_eq!(pref[0]["weight"], 100);
+    // Groups without the settings render as before (no new fields).
+    let plain = Fixture::new("rpc").render().unwrap();
+    let p = &find(&plain, Kind::StatefulSet, "rpc").object["spec"]["template"]["spec"];
+    for absent in [
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "serviceAccountName",
+    ] {
+        assert!(p.get(absent).is_none(), "{absent}");
+    }
+    assert!(!plain.iter().any(|m| m.kind == Kind::Ingress));
+}
+
+#[test]
+fn service_monitor_only_where_the_cluster_serves_it() {
+    let mut f = Fixture::of("tests/fixtures/chart-k8s", "validator");
+    f.spec.kubernetes.service_monitor = Some(crate::spec::model::ServiceMonitor {
+        interval: "15s".into(),
+        scrape_timeout: "5s".into(),
+    });
+    assert!(
+        !f.render()
+            .unwrap()
+            .iter()
+            .any(|m| m.kind == Kind::ServiceMonitor),
+        "no CRD, no object (the provider adds a skip note to the plan)"
+    );
+    f.options.caps.service_monitor = true;
+    let ms = f.render().unwrap();
+    let sm = find(&ms, Kind::ServiceMonitor, "validator");
+    assert_eq!(sm.object["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(
+        sm.object["spec"]["endpoints"],
+        json!([{"port": "prometheus", "interval": "15s", "scrapeTimeout": "5s"}])
+    );
+    let sts = find(&ms, Kind::StatefulSet, "validator");
+    assert_eq!(
+        sm.object["spec"]["selector"]["matchLabels"],
+        sts.object["spec"]["selector"]["matchLabels"]
+    );
+    // Only the headless Service has the port it scrapes.
+    let with_port: Vec<&str> = ms
+        .iter()
+        .filter(|m| m.kind == Kind::Service)
+        .filter(|m| {
+            m.object["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "prometheus")
+        })
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(with_port, ["validator"]);
 }
