@@ -378,7 +378,7 @@ fn cmd_plan(args: &PlanArgs, ctx: &Ctx) -> CmdResult {
         }
 
         // Shown above so the reviewer sees what is refused; not saved.
-        check_safety(&plan, args.allow_unsafe)?;
+        crate::apply::workflow::check_safety(&plan, args.allow_unsafe)?;
 
         if let Some(out) = &args.out {
             let mut created_by = format!(
@@ -439,25 +439,6 @@ async fn server_dry_run(
         });
     }
     Ok(out)
-}
-
-/// Refuse a plan that breaks a safety rule unless allowed, naming the rules.
-pub fn check_safety(plan: &Plan, allow_unsafe: bool) -> Result<(), Report> {
-    if allow_unsafe && !plan.safety.is_empty() {
-        tracing::warn!(
-            "proceeding despite {} safety violation(s) (--allow-unsafe)",
-            plan.safety.len()
-        );
-    }
-    plan.check_safety(allow_unsafe).map_err(|e| {
-        let summary = e
-            .violations
-            .iter()
-            .map(|v| format!("{}: {}", v.rule.as_str(), v.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        CliError::Unsafe { summary }.into()
-    })
 }
 
 // ---- shared steps -----------------------------------------------------------
@@ -620,17 +601,12 @@ fn state_err(e: crate::state::StateError) -> Report {
 }
 
 /// Ask for `expected` on the terminal (Terraform's "Enter a value").
-fn confirm(question: &str, expected: &str) -> Result<bool, Report> {
+fn confirm(question: &str, expected: &str) -> std::io::Result<bool> {
     eprintln!("{question}");
     eprint!("  Enter a value: ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|source| CliError::Read {
-            path: "<stdin>".into(),
-            source,
-        })?;
+    std::io::stdin().read_line(&mut line)?;
     Ok(line.trim() == expected)
 }
 
@@ -679,23 +655,61 @@ pub fn write_file(path: &Path, contents: &str) -> Result<(), Report> {
 
 /// Print to stdout; a closed pipe (`paraform plan | head`) is not an error worth a panic.
 fn print_stdout(s: &str) -> Result<(), Report> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::Write {
+    write_stdout(s).map_err(|e| {
+        CliError::Write {
             path: "<stdout>".into(),
             source: e,
         }
-        .into()),
+        .into()
+    })
+}
+
+fn write_stdout(s: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// How `apply` and `destroy` show a plan and ask for approval.
+struct Prompt {
+    color: bool,
+    auto_approve: bool,
+    /// `destroy`: the network name to type; `apply`: "yes".
+    destroy_of: Option<String>,
+}
+
+impl crate::apply::Review for Prompt {
+    fn show(&self, plan: &Plan) -> std::io::Result<()> {
+        if self.destroy_of.is_some() && plan.is_empty() {
+            return Ok(());
+        }
+        let opts = render::Options { color: self.color };
+        write_stdout(&render::render(plan, render::Format::Text, opts))
+    }
+
+    fn approve(&self, _plan: &Plan) -> std::io::Result<bool> {
+        if self.auto_approve {
+            return Ok(true);
+        }
+        match &self.destroy_of {
+            None => confirm(
+                "\nDo you want to perform these actions? Only 'yes' will be accepted to approve.",
+                "yes",
+            ),
+            Some(net) => confirm(
+                &format!("\nThis stops every node of network {net} and deletes their data. Type the network name ({net}) to confirm."),
+                net,
+            ),
+        }
     }
 }
 
 // ---- commands that need a provider, executor or state store ------------------
 
 fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
-    use crate::apply::{settle_all, ExecOptions, Executor, Journal, Progress};
-    use crate::state::LockInfo;
+    use crate::apply::{workflow, Applied, ExecOptions, Live, PlanSource, Policy, Progress};
 
     let saved = if is_saved_plan(&args.target) {
         Some(read_saved_plan(&args.target)?)
@@ -716,118 +730,48 @@ fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
             resolve_accounts(&mut desired, &net_dir, Some(&session)).await?;
         }
         let sudo = resolve_secret(desired.secrets.sudo.as_ref(), &net_dir, Some(&session)).await?;
-        let root = resolve_secret(desired.secrets.derivation_root.as_ref(), &net_dir, Some(&session)).await?;
+        let root =
+            resolve_secret(desired.secrets.derivation_root.as_ref(), &net_dir, Some(&session))
+                .await?;
         let chain = session.chain(&desired, sudo, root);
-        let _lock = session
-            .store
-            .lock(LockInfo::for_this_process("apply", desired.source.commit.clone()))
-            .await
-            .map_err(state_err)?;
-        let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
-        let journal = Journal::new(session.store.as_ref(), session.store.load().await.map_err(state_err)?);
-
-        // Submissions an interrupted apply left in flight land or expire
-        // before anything is observed: the plan then sees what landed.
-        if !journal.all_in_flight().await.is_empty() {
-            progress.note("Settling submissions left in flight by an interrupted apply…");
-            for (step, how) in settle_all(&journal, &chain, std::time::Duration::from_secs(3))
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?
-            {
-                progress.note(&format!("  {step}: {how:?}"));
-            }
-        }
-
-        let observed = observe_with(&desired, &session).await?;
-        let fresh = crate::plan::plan(&desired, &observed);
-        let plan = match &saved {
-            Some(s) => {
-                crate::plan::artifact::staleness_with_desired(s, &fresh.fingerprint, &desired).map_err(CliError::Stale)?;
-                s.plan.clone()
-            }
-            None => fresh,
-        };
-        let opts = render::Options { color: ctx.color };
-        print_stdout(&render::render(&plan, render::Format::Text, opts))?;
-        check_expected_hash(&plan, args.expect_hash.as_deref())?;
-        check_safety(&plan, args.allow_unsafe)?;
-        if plan.is_empty() {
-            let mut st = journal.snapshot().await;
-            st.dirty = false;
-            st.dirty_reason = None;
-            st.journal.clear();
-            session.store.save(&st).await.map_err(state_err)?;
-            return Ok(Outcome::Success);
-        }
-        if !args.auto_approve
-            && !confirm(
-                "\nDo you want to perform these actions? Only 'yes' will be accepted to approve.",
-                "yes",
-            )?
-        {
-            return Err(CliError::Usage("apply cancelled".into()).into());
-        }
-
-        let options = ExecOptions { parallelism: args.parallelism as usize, ..Default::default() };
-        let executor = Executor {
-            plan: &plan,
-            desired: &desired,
+        let live = Live {
             provider: session.provider.as_ref(),
+            store: session.store.as_ref(),
             chain: &chain,
-            journal: &journal,
-            options,
-            progress: &progress,
         };
-        let report = executor.run().await;
-        let mut st = journal.snapshot().await;
-        let done = report.count(|r| matches!(r, crate::apply::StepResult::Done { .. }));
-        let already = report.count(|r| matches!(r, crate::apply::StepResult::AlreadyDone { .. }));
-        if report.ok() {
-            st.dirty = false;
-            st.dirty_reason = None;
-            st.journal.clear();
-            st.last_applied_commit = desired.source.commit.clone();
-            st.last_plan_hash = Some(crate::plan::artifact::content_digest(&plan));
-            st.last_applied_unix = Some(
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-            );
-            session.store.save(&st).await.map_err(state_err)?;
-            println!(
-                "\nApply complete! {done} step(s) done, {already} already in effect, in {:.0}s.",
-                report.elapsed.as_secs_f64()
-            );
-            println!("{}", session.hints());
-            Ok(Outcome::Success)
-        } else {
-            let causes: Vec<String> = report.failures.iter().map(|(id, e)| format!("{id}: {e}")).collect();
-            st.dirty = true;
-            st.dirty_reason = Some(causes.join("; "));
-            session.store.save(&st).await.map_err(state_err)?;
-            let skipped = report.count(|r| matches!(r, crate::apply::StepResult::Skipped { .. }));
-            Err(CliError::Usage(format!(
-                "apply failed ({} failed, {skipped} skipped, {done} done): {}. Run apply again once fixed: finished steps are not repeated.",
-                report.failures.len(),
-                causes.join("; ")
-            ))
-            .into())
+        let source = match saved {
+            Some(s) => PlanSource::Saved(Box::new(s)),
+            None => PlanSource::Desired,
+        };
+        let policy = Policy {
+            allow_unsafe: args.allow_unsafe,
+            expect_hash: args.expect_hash.clone(),
+            exec: ExecOptions {
+                parallelism: args.parallelism as usize,
+                ..Default::default()
+            },
+        };
+        let prompt = Prompt {
+            color: ctx.color,
+            auto_approve: args.auto_approve,
+            destroy_of: None,
+        };
+        let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
+        match workflow::apply(&live, &desired, source, &policy, &prompt, &progress).await? {
+            Applied::NoChanges => {}
+            Applied::Complete { report, .. } => {
+                let done = report.count(|r| matches!(r, crate::apply::StepResult::Done { .. }));
+                let already =
+                    report.count(|r| matches!(r, crate::apply::StepResult::AlreadyDone { .. }));
+                println!(
+                    "\nApply complete! {done} step(s) done, {already} already in effect, in {:.0}s.",
+                    report.elapsed.as_secs_f64()
+                );
+                println!("{}", session.hints());
+            }
         }
+        Ok(Outcome::Success)
     })
-}
-
-/// `apply --expect-hash`: refuse a plan other than the one approved.
-pub fn check_expected_hash(plan: &Plan, expected: Option<&str>) -> Result<(), Report> {
-    let Some(expected) = expected else {
-        return Ok(());
-    };
-    let actual = plan.content_hash();
-    if actual.eq_ignore_ascii_case(expected.trim()) {
-        return Ok(());
-    }
-    Err(CliError::Usage(format!(
-        "the plan changed since it was approved: its content hash is {actual}, not {expected}. \
-         Nothing was applied. Review the new plan (paraform plan) and approve it again."
-    ))
-    .into())
 }
 
 fn cmd_drift(args: &DriftArgs, ctx: &Ctx) -> CmdResult {
@@ -948,8 +892,7 @@ fn cmd_force_unlock(net_dir: &Path, id: &str, ctx: &Ctx) -> CmdResult {
 }
 
 fn cmd_destroy(args: &DestroyArgs, ctx: &Ctx) -> CmdResult {
-    use crate::apply::{ExecOptions, Executor, Journal, Progress};
-    use crate::state::LockInfo;
+    use crate::apply::{workflow, Applied, Live, PlanSource, Policy, Progress};
     let mut desired = load_desired(&args.net_dir, None)?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -966,52 +909,43 @@ fn cmd_destroy(args: &DestroyArgs, ctx: &Ctx) -> CmdResult {
                 None
             });
         let chain = session.chain(&desired, sudo, None);
-        let _lock = session
-            .store
-            .lock(LockInfo::for_this_process("destroy", desired.source.commit.clone()))
-            .await
-            .map_err(state_err)?;
-        let observed = observe_with(&desired, &session).await?;
-        let plan = crate::apply::session::destroy_plan(&desired, &observed);
-        if plan.is_empty() {
-            println!("Nothing to destroy: no workloads of {} exist.", desired.network);
-            return Ok(Outcome::Success);
-        }
-        print_stdout(&render::render(&plan, render::Format::Text, render::Options { color: ctx.color }))?;
-        if !args.auto_approve
-            && !confirm(
-                &format!("\nThis stops every node of network {0} and deletes their data. Type the network name ({0}) to confirm.", desired.network),
-                desired.network.as_str(),
-            )?
-        {
-            return Err(CliError::Usage("destroy cancelled (the typed name did not match)".into()).into());
-        }
-        let journal = Journal::new(session.store.as_ref(), session.store.load().await.map_err(state_err)?);
-        let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
-        let executor = Executor {
-            plan: &plan,
-            desired: &desired,
+        let live = Live {
             provider: session.provider.as_ref(),
+            store: session.store.as_ref(),
             chain: &chain,
-            journal: &journal,
-            options: ExecOptions::default(),
-            progress: &progress,
         };
-        let report = executor.run().await;
-        let mut st = journal.snapshot().await;
-        if report.ok() {
-            st.journal.clear();
-            st.dirty = false;
-            st.dirty_reason = None;
-            session.store.save(&st).await.map_err(state_err)?;
-            println!("Destroy complete: {} workload(s) removed.", plan.steps.iter().filter(|s| matches!(s.kind, crate::plan::StepKind::Workload { .. })).count());
-            Ok(Outcome::Success)
-        } else {
-            st.dirty = true;
-            st.dirty_reason = Some(report.failures.iter().map(|(id, e)| format!("{id}: {e}")).collect::<Vec<_>>().join("; "));
-            session.store.save(&st).await.map_err(state_err)?;
-            Err(CliError::Usage(format!("destroy failed: {}", st.dirty_reason.unwrap_or_default())).into())
+        let prompt = Prompt {
+            color: ctx.color,
+            auto_approve: args.auto_approve,
+            destroy_of: Some(desired.network.to_string()),
+        };
+        let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
+        let policy = Policy::default();
+        match workflow::apply(
+            &live,
+            &desired,
+            PlanSource::Destroy,
+            &policy,
+            &prompt,
+            &progress,
+        )
+        .await?
+        {
+            Applied::NoChanges => {
+                println!(
+                    "Nothing to destroy: no workloads of {} exist.",
+                    desired.network
+                )
+            }
+            Applied::Complete { plan, .. } => println!(
+                "Destroy complete: {} workload(s) removed.",
+                plan.steps
+                    .iter()
+                    .filter(|s| matches!(s.kind, crate::plan::StepKind::Workload { .. }))
+                    .count()
+            ),
         }
+        Ok(Outcome::Success)
     })
 }
 

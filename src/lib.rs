@@ -1,6 +1,6 @@
 //! paraform: a declarative, Terraform-style reconciler for Polkadot/Substrate testnets.
 //!
-//! Data flows `spec` → `observe` → `plan` (pure) → `apply`; see ARCHITECTURE §7.
+//! Data flows `spec` → `observe` → `plan` (pure) → `apply`, one folder per stage.
 
 pub mod apply;
 pub mod chain;

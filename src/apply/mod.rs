@@ -10,9 +10,11 @@ pub mod session;
 pub(crate) mod steps;
 #[cfg(test)]
 mod tests;
+pub mod workflow;
 
 pub use executor::{ApplyReport, ExecOptions, Executor, StepResult, CRASH_ENV};
 pub use journal::{settle_all, Journal, Settled};
 pub use ops::{ChainOps, Intent, Landing, OpError, SignerRole};
 pub use progress::Progress;
 pub use steps::StepOutcome;
+pub use workflow::{Applied, Live, PlanSource, Policy, Review, WorkflowError};

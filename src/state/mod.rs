@@ -178,6 +178,28 @@ impl State {
         }
     }
 
+    /// Nothing in flight, nothing failed (an apply with nothing to do, a
+    /// completed destroy).
+    pub fn mark_clean(&mut self) {
+        self.dirty = false;
+        self.dirty_reason = None;
+        self.journal.clear();
+    }
+
+    /// A successful apply of the plan with content digest `plan_hash`.
+    pub fn mark_applied(&mut self, commit: Option<String>, plan_hash: String, unix: u64) {
+        self.mark_clean();
+        self.last_applied_commit = commit;
+        self.last_plan_hash = Some(plan_hash);
+        self.last_applied_unix = Some(unix);
+    }
+
+    /// A failed or interrupted apply: the journal stays for the next run.
+    pub fn mark_dirty(&mut self, reason: String) {
+        self.dirty = true;
+        self.dirty_reason = Some(reason);
+    }
+
     pub fn entry(&self, step: &StepId) -> Option<&JournalEntry> {
         self.journal.iter().find(|e| &e.step == step)
     }
@@ -248,6 +270,14 @@ pub trait StateStore: Send + Sync {
     async fn load(&self) -> Result<State, StateError>;
     /// Atomic: a crash leaves the old or the new state, never a torn one.
     async fn save(&self, state: &State) -> Result<(), StateError>;
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -143,11 +143,11 @@ fn expect_hash_refuses_another_plan() {
     let d = paras();
     let p = plan(&d, &Observed::empty());
     let h = p.content_hash();
-    assert!(paraform::cli::check_expected_hash(&p, None).is_ok());
-    assert!(paraform::cli::check_expected_hash(&p, Some(&h)).is_ok());
-    assert!(paraform::cli::check_expected_hash(&p, Some(&h.to_uppercase())).is_ok());
-    let err = paraform::cli::check_expected_hash(&p, Some("00")).expect_err("refused");
-    let msg = format!("{err:?}");
+    assert!(paraform::apply::workflow::check_expected_hash(&p, None).is_ok());
+    assert!(paraform::apply::workflow::check_expected_hash(&p, Some(&h)).is_ok());
+    assert!(paraform::apply::workflow::check_expected_hash(&p, Some(&h.to_uppercase())).is_ok());
+    let err = paraform::apply::workflow::check_expected_hash(&p, Some("00")).expect_err("refused");
+    let msg = err.to_string();
     assert!(
         msg.contains(&h) && msg.contains("changed since it was approved"),
         "{msg}"
