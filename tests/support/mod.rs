@@ -64,74 +64,118 @@ fn with_file_lock<T>(path: &Path, f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// One prebuilt archive of `../shared/bin`: where its binary may already be
+/// (an environment variable, `PATH`) and which files its extraction must
+/// yield. Both lookups below are this one function with other values.
+struct Archive {
+    env: &'static str,
+    binary: &'static str,
+    /// File-name prefix in `../shared/bin` (`polkadot-` never matches the
+    /// omni-node archive).
+    prefix: &'static str,
+    /// Cache sub-directory under `~/.cache/paraform`.
+    cache: &'static str,
+    /// Files to move out of the archive; the last one marks completion.
+    files: &'static [&'static str],
+    how_to: &'static str,
+}
+
+impl Archive {
+    /// The binary from the environment variable, else `PATH`, else `None`.
+    fn preinstalled(&self) -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os(self.env).filter(|p| !p.is_empty()) {
+            let p = PathBuf::from(p);
+            assert!(
+                is_executable(&p),
+                "{}={} is not an executable file. {}",
+                self.env,
+                p.display(),
+                self.how_to
+            );
+            return Some(p);
+        }
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(self.binary))
+            .find(|p| is_executable(p))
+    }
+
+    /// The cache directory holding every file of the archive, extracted once
+    /// under a file lock after checking the archive's sha256.
+    fn extracted(&self) -> PathBuf {
+        let dir = cache_dir().join(self.cache);
+        let complete = |d: &Path| {
+            self.files.iter().all(|f| {
+                let p = d.join(f);
+                if f.ends_with(".json") || f.ends_with(".wasm") {
+                    p.is_file()
+                } else {
+                    is_executable(&p)
+                }
+            })
+        };
+        if complete(&dir) {
+            return dir;
+        }
+        let archive = find_archive_named(self.prefix).unwrap_or_else(|| panic!("{}", self.how_to));
+        with_file_lock(&cache_dir().join(format!("{}.lock", self.cache)), || {
+            if complete(&dir) {
+                return; // another test extracted it while we waited
+            }
+            verify_sha256(&archive, self.how_to);
+            // Extract into a sibling temp dir, then move the files in: a
+            // half-extracted cache is never observed.
+            let tmp = cache_dir().join(format!("{}.extract.{}", self.cache, std::process::id()));
+            let _ = fs::remove_dir_all(&tmp);
+            fs::create_dir_all(&tmp).expect("create extract dir");
+            let status = Command::new("tar")
+                .arg("-xJf")
+                .arg(&archive)
+                .arg("-C")
+                .arg(&tmp)
+                .status()
+                .unwrap_or_else(|e| panic!("running tar to extract {}: {e}", archive.display()));
+            assert!(status.success(), "tar -xJf {} failed", archive.display());
+            fs::create_dir_all(&dir).expect("create cache dir");
+            for name in self.files {
+                let found = find_file(&tmp, name).unwrap_or_else(|| {
+                    panic!(
+                        "{} does not contain {name}. {}",
+                        archive.display(),
+                        self.how_to
+                    )
+                });
+                fs::rename(&found, dir.join(name)).expect("move extracted file");
+            }
+            let _ = fs::remove_dir_all(&tmp);
+        });
+        assert!(
+            complete(&dir),
+            "extraction did not produce the files. {}",
+            self.how_to
+        );
+        dir
+    }
+}
+
+const POLKADOT: Archive = Archive {
+    env: "POLKADOT_BIN",
+    binary: "polkadot",
+    prefix: "polkadot-",
+    cache: "bin",
+    files: &[
+        "polkadot-prepare-worker",
+        "polkadot-execute-worker",
+        "polkadot",
+    ],
+    how_to: HOW_TO_PROVIDE,
+};
+
 /// The `polkadot` binary to test with. See the module docs for the order.
 pub fn polkadot_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("POLKADOT_BIN").filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        assert!(
-            is_executable(&p),
-            "POLKADOT_BIN={} is not an executable file. {HOW_TO_PROVIDE}",
-            p.display()
-        );
-        return p;
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let p = dir.join("polkadot");
-            if is_executable(&p) {
-                return p;
-            }
-        }
-    }
-    let bin_dir = cache_dir().join("bin");
-    let cached = bin_dir.join("polkadot");
-    let workers_ok = |d: &Path| {
-        is_executable(&d.join("polkadot"))
-            && is_executable(&d.join("polkadot-prepare-worker"))
-            && is_executable(&d.join("polkadot-execute-worker"))
-    };
-    if workers_ok(&bin_dir) {
-        return cached;
-    }
-    let archive = find_archive().unwrap_or_else(|| panic!("{HOW_TO_PROVIDE}"));
-    with_file_lock(&cache_dir().join("bin.lock"), || {
-        if workers_ok(&bin_dir) {
-            return; // another test extracted it while we waited
-        }
-        // Extract into a sibling temp dir, then move the files in: a
-        // half-extracted cache is never observed.
-        let tmp = cache_dir().join(format!("bin.extract.{}", std::process::id()));
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(&tmp).expect("create extract dir");
-        let status = Command::new("tar")
-            .arg("-xJf")
-            .arg(&archive)
-            .arg("-C")
-            .arg(&tmp)
-            .status()
-            .unwrap_or_else(|e| panic!("running tar to extract {}: {e}", archive.display()));
-        assert!(status.success(), "tar -xJf {} failed", archive.display());
-        fs::create_dir_all(&bin_dir).expect("create bin dir");
-        for name in [
-            "polkadot-prepare-worker",
-            "polkadot-execute-worker",
-            "polkadot",
-        ] {
-            let found = find_file(&tmp, name).unwrap_or_else(|| {
-                panic!(
-                    "{} does not contain {name}. {HOW_TO_PROVIDE}",
-                    archive.display()
-                )
-            });
-            fs::rename(&found, bin_dir.join(name)).expect("move extracted binary");
-        }
-        let _ = fs::remove_dir_all(&tmp);
-    });
-    assert!(
-        workers_ok(&bin_dir),
-        "extraction did not produce the binaries. {HOW_TO_PROVIDE}"
-    );
-    cached
+    POLKADOT
+        .preinstalled()
+        .unwrap_or_else(|| POLKADOT.extracted().join("polkadot"))
 }
 
 const HOW_TO_PROVIDE_OMNI: &str = "no polkadot-omni-node found. Provide one with \
@@ -148,78 +192,33 @@ pub const PENPAL_FILES: [&str; 3] = [
     "penpal_runtime.compact.compressed.wasm",
 ];
 
+const OMNI_NODE: Archive = Archive {
+    env: "OMNI_NODE_BIN",
+    binary: "polkadot-omni-node",
+    prefix: "omni-node-",
+    cache: "omni-node",
+    // The binary last: its presence marks a complete extraction.
+    files: &[
+        PENPAL_FILES[0],
+        PENPAL_FILES[1],
+        PENPAL_FILES[2],
+        "polkadot-omni-node",
+    ],
+    how_to: HOW_TO_PROVIDE_OMNI,
+};
+
 /// The directory holding the omni-node archive's contents (binary, penpal
-/// specs, runtime), extracted once under a file lock into
-/// `~/.cache/paraform/omni-node` after checking the archive's sha256
-/// against `SHA256SUMS`.
+/// specs, runtime), extracted once into `~/.cache/paraform/omni-node`.
 pub fn omni_node_assets() -> PathBuf {
-    let dir = cache_dir().join("omni-node");
-    let complete = |d: &Path| {
-        is_executable(&d.join("polkadot-omni-node"))
-            && PENPAL_FILES.iter().all(|f| d.join(f).is_file())
-    };
-    if complete(&dir) {
-        return dir;
-    }
-    let archive =
-        find_archive_named("omni-node-").unwrap_or_else(|| panic!("{HOW_TO_PROVIDE_OMNI}"));
-    with_file_lock(&cache_dir().join("omni-node.lock"), || {
-        if complete(&dir) {
-            return;
-        }
-        verify_sha256(&archive);
-        let tmp = cache_dir().join(format!("omni-node.extract.{}", std::process::id()));
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(&tmp).expect("create extract dir");
-        let status = Command::new("tar")
-            .arg("-xJf")
-            .arg(&archive)
-            .arg("-C")
-            .arg(&tmp)
-            .status()
-            .unwrap_or_else(|e| panic!("running tar to extract {}: {e}", archive.display()));
-        assert!(status.success(), "tar -xJf {} failed", archive.display());
-        fs::create_dir_all(&dir).expect("create omni-node dir");
-        // The binary last: its presence marks a complete extraction.
-        for name in PENPAL_FILES.iter().chain(["polkadot-omni-node"].iter()) {
-            let found = find_file(&tmp, name).unwrap_or_else(|| {
-                panic!(
-                    "{} does not contain {name}. {HOW_TO_PROVIDE_OMNI}",
-                    archive.display()
-                )
-            });
-            fs::rename(&found, dir.join(name)).expect("move extracted file");
-        }
-        let _ = fs::remove_dir_all(&tmp);
-    });
-    assert!(
-        complete(&dir),
-        "extraction did not produce the files. {HOW_TO_PROVIDE_OMNI}"
-    );
-    dir
+    OMNI_NODE.extracted()
 }
 
 /// The `polkadot-omni-node` binary to test with: `OMNI_NODE_BIN`, else
 /// `polkadot-omni-node` on `PATH`, else the archive (see [`omni_node_assets`]).
 pub fn omni_node_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("OMNI_NODE_BIN").filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        assert!(
-            is_executable(&p),
-            "OMNI_NODE_BIN={} is not an executable file. {HOW_TO_PROVIDE_OMNI}",
-            p.display()
-        );
-        return p;
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let p = dir.join("polkadot-omni-node");
-            if is_executable(&p) {
-                return p;
-            }
-        }
-    }
-    omni_node_assets().join("polkadot-omni-node")
+    OMNI_NODE
+        .preinstalled()
+        .unwrap_or_else(|| omni_node_assets().join("polkadot-omni-node"))
 }
 
 /// A penpal file of the archive (e.g. `penpal-2000-rococo-local.json`).
@@ -229,15 +228,15 @@ pub fn penpal_file(name: &str) -> PathBuf {
 
 /// Check `archive` against the `SHA256SUMS` beside it (panics on a mismatch
 /// or a missing entry: a corrupt archive must not be extracted).
-fn verify_sha256(archive: &Path) {
+fn verify_sha256(archive: &Path, how_to: &str) {
     use sha2::{Digest, Sha256};
     let name = archive
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     let sums = archive.with_file_name("SHA256SUMS");
-    let sums = fs::read_to_string(&sums)
-        .unwrap_or_else(|e| panic!("{}: {e}. {HOW_TO_PROVIDE_OMNI}", sums.display()));
+    let sums =
+        fs::read_to_string(&sums).unwrap_or_else(|e| panic!("{}: {e}. {how_to}", sums.display()));
     let want = sums
         .lines()
         .find_map(|l| {
@@ -257,11 +256,8 @@ fn verify_sha256(archive: &Path) {
     );
 }
 
-/// The polkadot archive: `polkadot-*.tar.xz`, never the omni-node one.
-fn find_archive() -> Option<PathBuf> {
-    find_archive_named("polkadot-")
-}
-
+/// The newest `<prefix>*.tar.xz` of `../shared/bin` (`polkadot-` never
+/// matches the omni-node archive).
 fn find_archive_named(prefix: &str) -> Option<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = manifest.join("..").join("shared").join("bin");
