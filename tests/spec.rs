@@ -273,7 +273,7 @@ fn files_merge_in_name_order() {
     );
     w(
         "d-para.toml",
-        "[relay]\nconsensus = \"pos\"\n[[parachain]]\nid = 2000\nchain_spec = \"p.json\"\n\
+        "[relay]\nconsensus = \"poa\"\n[[parachain]]\nid = 2000\nchain_spec = \"p.json\"\n\
          [[parachain.group]]\nname = \"c\"\nreplicas = 2\n",
     );
     w("p.json", "{}");
@@ -285,7 +285,7 @@ fn files_merge_in_name_order() {
     );
     assert_eq!(
         d.relay.consensus,
-        spec::Consensus::Pos,
+        spec::Consensus::Poa,
         "relay scalars merge across files"
     );
     assert_eq!(

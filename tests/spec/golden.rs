@@ -64,6 +64,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("k8s_toleration_operator", "bad_value", "network.toml:19"),
     ("k8s_unknown_field", "unknown_field", "network.toml:16"),
     ("k8s_on_local", "kubernetes_only", "network.toml:18"),
+    ("pos_consensus", "unsupported_consensus", "network.toml:11"),
     (
         "k8s_secret_on_local",
         "k8s_secret_on_local",
