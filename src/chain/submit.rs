@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use subxt::blocks::ExtrinsicEvents;
 use subxt::config::DefaultExtrinsicParamsBuilder;
-use subxt::tx::{Signer, SubmittableTransaction, TxStatus};
+use subxt::tx::{Signer, SubmittableTransaction, TxProgress, TxStatus};
 use subxt::{Metadata, OnlineClient};
 
 /// How transactions are built and awaited.
@@ -195,6 +195,11 @@ where
         v
     };
     let signer_id = batch.signer.account_id();
+    // Held from reading the next nonce until every transaction of this batch
+    // is in the pool: two steps signed by the same key (e.g. two sudo calls
+    // of one wave) would otherwise read the same nonce and usurp each other.
+    let signer_lock = signer_lock(&signer_id.encode());
+    let sending = signer_lock.lock().await;
     let first_nonce = match client.legacy().system_account_next_index(&signer_id).await {
         Ok(x) => x,
         Err(e) => return fail_all(client.rpc_err("system_accountNextIndex", e)),
@@ -237,21 +242,38 @@ where
             Err(e) => Err(e),
         };
         match prepared {
-            Ok((record, tx)) => {
-                waits.push(futures::future::Either::Left(send_and_wait(
+            Ok((record, tx)) => match send(client, tx, &call.name()).await {
+                Ok(progress) => waits.push(futures::future::Either::Left(wait_finalized(
                     client,
-                    tx,
+                    progress,
                     record,
                     call.name(),
                     options,
-                )));
-            }
+                ))),
+                Err(e) => waits.push(futures::future::Either::Right(futures::future::ready(Err(
+                    e,
+                )))),
+            },
             Err(e) => waits.push(futures::future::Either::Right(futures::future::ready(Err(
                 e,
             )))),
         }
     }
+    drop(sending);
     join_all(waits).await
+}
+
+/// The in-process lock of one signing account (keyed by its encoding).
+fn signer_lock(account: &[u8]) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::LazyLock<
+        std::sync::Mutex<
+            std::collections::HashMap<Vec<u8>, std::sync::Arc<tokio::sync::Mutex<()>>>,
+        >,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut locks = LOCKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    locks.entry(account.to_vec()).or_default().clone()
 }
 
 /// The birth block of new transactions: the latest finalized block (it
@@ -326,9 +348,33 @@ fn prepare<S: Signer<Config>>(
     Ok((record, tx))
 }
 
-async fn send_and_wait(
+async fn send(
     client: &ChainClient,
     tx: SubmittableTransaction<Config, OnlineClient<Config>>,
+    call_name: &str,
+) -> Result<TxProgress<Config, OnlineClient<Config>>, ChainError> {
+    tx.submit_and_watch().await.map_err(|e| {
+        let r = e.to_string();
+        if r.to_lowercase().contains("invalid")
+            || r.contains("1010")
+            || r.contains("1012")
+            || r.contains("1013")
+        {
+            ChainError::Rejected {
+                endpoint: client.endpoint().to_string(),
+                call: call_name.to_string(),
+                reason: r,
+            }
+        } else {
+            client.rpc_err(&format!("author_submitAndWatchExtrinsic({call_name})"), r)
+        }
+    })
+}
+
+/// Follow a sent transaction until it is finalized and decode its outcome.
+async fn wait_finalized(
+    client: &ChainClient,
+    mut progress: TxProgress<Config, OnlineClient<Config>>,
     record: SubmissionRecord,
     call_name: String,
     options: &SubmitOptions,
@@ -338,18 +384,6 @@ async fn send_and_wait(
         call: call_name.clone(),
         reason,
     };
-    let mut progress = tx.submit_and_watch().await.map_err(|e| {
-        let r = e.to_string();
-        if r.to_lowercase().contains("invalid")
-            || r.contains("1010")
-            || r.contains("1012")
-            || r.contains("1013")
-        {
-            rejected(r)
-        } else {
-            client.rpc_err(&format!("author_submitAndWatchExtrinsic({call_name})"), r)
-        }
-    })?;
     let bound = options
         .block_time
         .saturating_mul(record.mortality.1 as u32 + 8);
