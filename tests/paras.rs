@@ -177,7 +177,6 @@ fn step(id: StepId, action: Action, kind: StepKind) -> Step {
         reason: "test".into(),
         depends_on: vec![],
         eta: None,
-        known_after_apply: vec![],
     }
 }
 

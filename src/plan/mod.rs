@@ -12,6 +12,7 @@ mod context;
 pub mod dag;
 mod fingerprint;
 mod funding;
+pub mod kind;
 mod parachains;
 mod safety;
 pub mod step;
@@ -19,6 +20,7 @@ mod validators;
 mod workloads;
 
 pub use dag::DagError;
+pub use kind::{Area, Description, Resolved};
 pub use safety::SafetyError;
 pub use step::*;
 

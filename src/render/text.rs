@@ -118,8 +118,8 @@ fn render_step(out: &mut String, step: &Step, p: Painter) {
             Value::List(calls.iter().map(|c| c.to_string()).collect()),
         ));
     }
-    for k in &step.known_after_apply {
-        attrs.push((k.clone(), Value::Known));
+    for k in step.known_after_apply() {
+        attrs.push((k.as_str().to_string(), Value::Known));
     }
     if let Some(eta) = &step.eta {
         attrs.push(("eta".into(), Value::Scalar(eta.text.clone())));
