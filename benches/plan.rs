@@ -128,6 +128,7 @@ fn converged(desired: &Desired) -> Observed {
         existential_deposit: 1,
         sudo_key: None,
         ss58_prefix: 42,
+        hrmp: vec![],
     });
     o
 }

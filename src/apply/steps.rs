@@ -17,6 +17,7 @@ use crate::state::JournalStatus;
 use std::time::Duration;
 
 pub(crate) mod genesis;
+pub(crate) mod hrmp;
 pub(crate) mod paras;
 
 pub struct StepCtx<'a> {
@@ -111,6 +112,12 @@ pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError>
             node,
             account,
         } => paras::set_collator_keys(ctx, step, *para, node, account).await,
+        StepKind::OpenHrmpChannel { channel } => hrmp::open(ctx, step, channel).await,
+        StepKind::CleanHrmp {
+            para,
+            close,
+            reopen,
+        } => hrmp::clean(ctx, step, *para, close, reopen).await,
     }
 }
 

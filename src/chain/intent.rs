@@ -6,6 +6,7 @@
 use super::calls::{self, Call, ParaKind};
 use super::error::ChainError;
 use crate::spec::ids::{AccountId, Balance, ChainSide, ParaId};
+use crate::spec::model::HrmpChannel;
 
 /// The core a parachain is given when it is onboarded: rococo-like runtimes
 /// never assign one by themselves (docs/chain.md).
@@ -60,6 +61,16 @@ pub enum Intent {
         keys: Vec<u8>,
         proof: Vec<u8>,
     },
+    /// `Sudo.sudo(Hrmp.force_open_hrmp_channel(..))` on the relay.
+    OpenHrmpChannel(HrmpChannel),
+    /// `Sudo.sudo(Utility.batch_all(Hrmp.force_clean_hrmp(para, inbound,
+    /// outbound), Hrmp.force_open_hrmp_channel…))` on the relay.
+    CleanHrmp {
+        para: ParaId,
+        inbound: u32,
+        outbound: u32,
+        reopen: Vec<HrmpChannel>,
+    },
 }
 
 impl Intent {
@@ -99,6 +110,11 @@ impl Intent {
                 format!("fund {} account(s) on para {para}", transfers.len())
             }
             Intent::SetParaKeys { para, .. } => format!("Session.set_keys on para {para}"),
+            Intent::OpenHrmpChannel(c) => format!("open HRMP channel {}", c.id),
+            Intent::CleanHrmp { para, reopen, .. } => format!(
+                "close the HRMP channels of para {para}, request {} again",
+                reopen.len()
+            ),
         }
     }
 
@@ -111,7 +127,9 @@ impl Intent {
             | Intent::DeregisterValidators(_)
             | Intent::OnboardPara { .. }
             | Intent::AssignCore { .. }
-            | Intent::OffboardPara(_) => ChainSide::Relay,
+            | Intent::OffboardPara(_)
+            | Intent::OpenHrmpChannel(_)
+            | Intent::CleanHrmp { .. } => ChainSide::Relay,
             Intent::AddInvulnerables { para, .. }
             | Intent::RemoveInvulnerables { para, .. }
             | Intent::RegisterCandidate { para }
@@ -156,6 +174,26 @@ impl Intent {
             Intent::RegisterCandidate { .. } => calls::register_as_candidate(),
             Intent::FundPara { transfers, .. } => calls::fund(transfers)?,
             Intent::SetParaKeys { keys, proof, .. } => calls::set_keys(keys, proof),
+            Intent::OpenHrmpChannel(c) => calls::sudo(open_channel(c)),
+            Intent::CleanHrmp {
+                para,
+                inbound,
+                outbound,
+                reopen,
+            } => {
+                let mut inner = vec![calls::force_clean_hrmp(*para, *inbound, *outbound)];
+                inner.extend(reopen.iter().map(open_channel));
+                calls::sudo(calls::one_or_batch(inner)?)
+            }
         })
     }
+}
+
+fn open_channel(c: &HrmpChannel) -> Call {
+    calls::force_open_hrmp_channel(
+        c.id.sender,
+        c.id.recipient,
+        c.max_capacity,
+        c.max_message_size,
+    )
 }

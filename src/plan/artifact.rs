@@ -400,6 +400,7 @@ mod tests {
             },
             groups: vec![],
             parachains: vec![],
+            hrmp: vec![],
             funding: Funding { amount: u128::MAX },
         }
     }

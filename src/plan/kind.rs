@@ -296,6 +296,22 @@ impl StepKind {
                 }],
             )
             .destructive(),
+            StepKind::OpenHrmpChannel { channel } => Description::chain(
+                "hrmp channels",
+                ChainSide::Relay,
+                &[Intent::OpenHrmpChannel(*channel)],
+            ),
+            StepKind::CleanHrmp { para, reopen, .. } => Description::chain(
+                "hrmp channels",
+                ChainSide::Relay,
+                &[Intent::CleanHrmp {
+                    para: *para,
+                    inbound: 0,
+                    outbound: 0,
+                    reopen: reopen.clone(),
+                }],
+            )
+            .destructive(),
         }
     }
 }

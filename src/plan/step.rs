@@ -1,7 +1,7 @@
 //! Plan data: steps with actions and reasons, edges, pending effects, safety.
 
 use crate::spec::ids::*;
-use crate::spec::model::{Consensus, GenesisSource, OnboardMode};
+use crate::spec::model::{ChannelId, Consensus, GenesisSource, HrmpChannel, OnboardMode};
 use crate::spec::workload::WorkloadSpec;
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +68,14 @@ impl StepId {
     /// `collators.<id>.deregister`
     pub fn collators_deregister(para: ParaId) -> Self {
         Self(format!("collators.{para}.deregister"))
+    }
+    /// `hrmp.<sender>-<recipient>.open`
+    pub fn hrmp_open(id: &ChannelId) -> Self {
+        Self(format!("hrmp.{}-{}.open", id.sender, id.recipient))
+    }
+    /// `hrmp.<para>.clean`: every channel of the para closed (some reopened).
+    pub fn hrmp_clean(para: ParaId) -> Self {
+        Self(format!("hrmp.{para}.clean"))
     }
 }
 
@@ -202,6 +210,22 @@ pub enum StepKind {
     DeregisterCollators {
         para: ParaId,
         members: Vec<Member>,
+    },
+    /// `Sudo.sudo(Hrmp.force_open_hrmp_channel)` on the relay: the channel
+    /// opens at the next session change.
+    OpenHrmpChannel {
+        channel: HrmpChannel,
+    },
+    /// `Sudo.sudo(Utility.batch_all(Hrmp.force_clean_hrmp(para), Hrmp.force_open_hrmp_channel…))`:
+    /// the relay's root cannot close one channel (`hrmp_close_channel`
+    /// takes a para origin), so every channel of `para` is removed and the
+    /// desired ones among them (`reopen`) requested again, open at the next
+    /// session change.
+    CleanHrmp {
+        para: ParaId,
+        /// Channels of `para` that go away (not desired, or other limits).
+        close: Vec<ChannelId>,
+        reopen: Vec<HrmpChannel>,
     },
 }
 

@@ -165,6 +165,8 @@ pub(crate) struct Merged<'a> {
     /// Relay and parachain groups in file order.
     pub groups: Vec<GroupAt<'a>>,
     pub parachains: Vec<At<'a, RawParachain>>,
+    /// `[[hrmp]]` channels in file order.
+    pub hrmp: Vec<At<'a, RawHrmp>>,
     /// `(name, reference)`; `None` when the reference did not parse.
     pub secrets: Vec<(At<'a, String>, Option<SecretRef>)>,
     /// Where each secret's reference is written.
@@ -210,6 +212,7 @@ pub(crate) fn check<'a>(
     check_network(&m, files, parse_failed, problems);
     check_relay(&m, origin, parse_failed, problems);
     check_parachains(&m, origin, problems);
+    super::hrmp::check(&m, problems);
     check_groups(&m, problems);
     check_secrets(&m, parse_failed, problems);
     check_funding(&m, problems);
@@ -236,6 +239,7 @@ fn merge<'a>(files: &'a [ParsedFile], problems: &mut Vec<SpecDiagnostic>) -> Mer
         consensus: None,
         groups: Vec::new(),
         parachains: Vec::new(),
+        hrmp: Vec::new(),
         secrets: Vec::new(),
         kubernetes: Vec::new(),
         secret_values: BTreeMap::new(),
@@ -316,6 +320,9 @@ fn merge<'a>(files: &'a [ParsedFile], problems: &mut Vec<SpecDiagnostic>) -> Mer
                     },
                 ));
             }
+        }
+        for h in &raw.hrmp {
+            m.hrmp.push(At { file, v: h });
         }
         for p in &raw.parachain {
             let idx = m.parachains.len();

@@ -162,6 +162,7 @@ pub fn in_sync(desired: &Desired) -> Observed {
             existential_deposit: 1_000_000_000,
             sudo_key: None,
             ss58_prefix: 42,
+            hrmp: vec![],
         }),
         parachains: para_views,
     }

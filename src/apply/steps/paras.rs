@@ -329,7 +329,11 @@ async fn change_invulnerables(
 
 /// Root calls go through `Sudo.sudo` signed by `[secrets] sudo`: check that
 /// key is the chain's sudo before sending anything.
-fn ensure_sudo(ctx: &StepCtx<'_>, key: Option<&AccountId>, chain: &str) -> Result<(), OpError> {
+pub(super) fn ensure_sudo(
+    ctx: &StepCtx<'_>,
+    key: Option<&AccountId>,
+    chain: &str,
+) -> Result<(), OpError> {
     let signer = ctx.chain.signer_account(&SignerRole::Sudo)?;
     match key {
         Some(k) if *k == signer => Ok(()),
