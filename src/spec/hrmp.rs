@@ -9,8 +9,9 @@ use super::validate::{para_id, At, Merged};
 use std::collections::BTreeMap;
 use toml::Spanned;
 
-/// Defaults within every relay configuration paraform has met
-/// (rococo-local: at most 8 messages, 1 MiB per message).
+/// Defaults: small enough for the relay's configured maxima
+/// (`Configuration.ActiveConfig.hrmp_channel_max_*`); rococo-local opens
+/// them (tests/paras.rs).
 pub const DEFAULT_MAX_CAPACITY: u32 = 8;
 pub const DEFAULT_MAX_MESSAGE_SIZE: u32 = 1024;
 

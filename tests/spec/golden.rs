@@ -72,6 +72,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     ("k8s_bad_settings", "bad_value", "network.toml:15"),
     ("k8s_ingress_collision", "name_collision", "network.toml:13"),
+    ("hrmp_bad", "hrmp_unknown_para", "network.toml:18"),
 ];
 
 #[test]
