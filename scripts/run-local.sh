@@ -7,6 +7,8 @@
 #   scripts/run-local.sh local-para   networks/local-para: relay (Alice, Bob) + para
 #                                     2000 (penpal): a genesis collator (--alice) and
 #                                     2 collators paraform funds, keys and registers
+#   scripts/run-local.sh local-paras  networks/local-paras: relay + paras 2000 and 2001
+#                                     (penpal) with an HRMP channel each way
 # Further arguments go to `paraform apply`.
 #
 # Binaries: $POLKADOT_BIN / $POLKADOT_OMNI_NODE_BIN, else on PATH, else the
@@ -45,6 +47,18 @@ export PARAFORM_SUDO_SURI="${PARAFORM_SUDO_SURI:-//Alice}"
 export PARAFORM_DERIVATION_ROOT="${PARAFORM_DERIVATION_ROOT:-//paraform-local}"
 
 cargo run --release -- apply "networks/$net" --auto-approve "$@"
+
+# HRMP channels can be opened once both paras are registered (two sessions
+# after onboarding): until then the plan shows them pending ("opened by a
+# later plan"). Apply again until no channel waits for that.
+if grep -q '^\[\[hrmp\]\]' networks/"$net"/*.toml; then
+  for _ in $(seq 1 30); do
+    { cargo run --release -q -- plan "networks/$net" || true; } | grep -q 'opened by a later plan' || break
+    echo "waiting for the paras to be registered before opening HRMP channels…"
+    sleep 20
+    cargo run --release -q -- apply "networks/$net" --auto-approve "$@"
+  done
+fi
 
 cat <<MSG
 
