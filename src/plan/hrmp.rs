@@ -114,12 +114,13 @@ pub(crate) fn emit(ctx: &Ctx<'_>, steps: &mut StepSet) -> Vec<Pending> {
             .filter(|p| !valid(chain, *p))
             .collect();
         if !waits_for.is_empty() {
-            let names: Vec<String> = waits_for.iter().map(|p| p.to_string()).collect();
+            let names: Vec<String> = waits_for.iter().map(|p| format!("para {p}")).collect();
+            let verb = if names.len() == 1 { "is" } else { "are" };
             pending.push(Pending {
                 subject,
                 what: format!(
-                    "opened by a later plan, once para {} is onboarded",
-                    names.join(" and para ")
+                    "opened by a later plan, once {} {verb} onboarded",
+                    names.join(" and ")
                 ),
                 eta: None,
             });
