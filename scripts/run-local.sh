@@ -40,6 +40,13 @@ if grep -q 'polkadot-omni-node' networks/"$net"/*.toml; then
       [ -n "$assets" ] && [ -f "$assets/$(basename "$spec")" ] \
         || { echo "no $(basename "$spec"): provide ../shared/bin/omni-node-*.tar.xz or copy it to networks/$net/$spec" >&2; exit 1; }
       cp "$assets/$(basename "$spec")" "networks/$net/$spec"
+      # The archive's penpal-2001 spec says para_id 2001 but its genesis
+      # (the `development` preset) has ParachainInfo.ParachainId = 2000, so
+      # its collator would run as para 2000 (`paraform validate` refuses
+      # it). Put the spec's own id into the genesis of the copy.
+      id="$(basename "$spec" | sed -E 's/penpal-([0-9]+)-.*/\1/')"
+      le="$(printf '%08x' "$id" | sed -E 's/(..)(..)(..)(..)/\4\3\2\1/')"
+      sed -i -E "s/(\"0x0d715f2646c8f85767b5d2764bb2782604a74d81251e398fd8a0a4d55023bb3f\": *\")0x[0-9a-f]{8}/\10x$le/" "networks/$net/$spec"
     fi
   done
 fi
