@@ -248,6 +248,6 @@ fn plan_of(
             crate::plan::artifact::staleness_with_desired(&saved, &fresh.fingerprint, desired)?;
             saved.plan
         }
-        PlanSource::Destroy => super::session::destroy_plan(desired, observed),
+        PlanSource::Destroy => crate::plan::destroy(desired, observed),
     })
 }

@@ -15,7 +15,7 @@ use super::builder::StepSet;
 use super::context::Ctx;
 use super::step::{Action, Eta, Member, Pending, Step, StepId, StepKind, Transfer};
 use super::workloads::WorkloadOutcome;
-use crate::observe::{ParachainState, ParachainView};
+use crate::observe::{ParaLifecycle, ParachainState, ParachainView};
 use crate::spec::ids::*;
 use crate::spec::model::{CollatorMode, OnboardMode, Role};
 use std::collections::{BTreeMap, BTreeSet};
@@ -158,29 +158,7 @@ pub(crate) fn analyze(ctx: &Ctx<'_>) -> CollatorNeeds {
                 }
             }
         }
-        let mut seen = BTreeSet::new();
-        for obs in ctx.observed_accounts() {
-            let side = obs
-                .side
-                .map(|(side, _)| side)
-                .or_else(|| ctx.desired.group(obs.group).map(|g| g.chain));
-            if side != Some(ChainSide::Para(para.id))
-                || ctx.is_desired_collator(para.id, &obs.node.name, obs.account)
-                || !seen.insert(obs.account.clone())
-            {
-                continue;
-            }
-            // Unknown membership (para not observable): listed; the executor re-checks.
-            if state.is_none_or(|s| s.invulnerables.contains(obs.account)) {
-                p.deregister.push((
-                    Member {
-                        node: obs.node.name.clone(),
-                        account: obs.account.clone(),
-                    },
-                    obs.group.clone(),
-                ));
-            }
-        }
+        p.deregister = leaving(ctx, para.id, state);
         if !(p.invulnerables.is_empty()
             && p.candidates.is_empty()
             && p.deregister.is_empty()
@@ -191,7 +169,82 @@ pub(crate) fn analyze(ctx: &Ctx<'_>) -> CollatorNeeds {
             needs.insert(para.id, p);
         }
     }
+
+    // Destroy empties the paras of the collators paraform manages before
+    // they are offboarded (a para merely no longer desired goes as a whole).
+    let leaving_paras: BTreeSet<ParaId> = ctx
+        .observed
+        .workloads
+        .values()
+        .filter_map(|w| match ctx.live_side(w) {
+            Some(ChainSide::Para(id)) if ctx.destroying() => Some(id),
+            _ => None,
+        })
+        .collect();
+    for id in leaving_paras {
+        let Some(ParachainView::Live(state)) = ctx.observed.parachains.get(&id) else {
+            continue;
+        };
+        let deregister = leaving(ctx, id, Some(state));
+        if !deregister.is_empty() {
+            needs.insert(
+                id,
+                ParaCollators {
+                    live: true,
+                    deregister,
+                    ..Default::default()
+                },
+            );
+        }
+    }
     needs
+}
+
+/// Observed collators of `para` that are no longer desired and still in its
+/// `CollatorSelection.Invulnerables`. None when the para is not observable
+/// (no collator of it answers) or not onboarded: no extrinsic could land. Candidates are
+/// left: CollatorSelection kicks a candidate that stops producing blocks.
+fn leaving(
+    ctx: &Ctx<'_>,
+    para: ParaId,
+    state: Option<&ParachainState>,
+) -> Vec<(Member, GroupName)> {
+    let mut out = vec![];
+    // Only a para that produces blocks includes an extrinsic: onboarded on
+    // the relay chain (not onboarding, not offboarding).
+    let producing = ctx.chain.and_then(|c| c.paras.get(&para)).is_some_and(|p| {
+        matches!(
+            p.lifecycle,
+            ParaLifecycle::Parachain | ParaLifecycle::Parathread
+        )
+    });
+    if !producing {
+        return out;
+    }
+    let mut seen = BTreeSet::new();
+    for obs in ctx.observed_accounts() {
+        let side = obs
+            .side
+            .map(|(side, _)| side)
+            .or_else(|| ctx.declared.group(obs.group).map(|g| g.chain));
+        if side != Some(ChainSide::Para(para))
+            || ctx.is_desired_collator(para, &obs.node.name, obs.account)
+            || (ctx.destroying() && ctx.runs_genesis_authorities(obs.group))
+            || !seen.insert(obs.account.clone())
+        {
+            continue;
+        }
+        if state.is_some_and(|s| s.invulnerables.contains(obs.account)) {
+            out.push((
+                Member {
+                    node: obs.node.name.clone(),
+                    account: obs.account.clone(),
+                },
+                obs.group.clone(),
+            ));
+        }
+    }
+    out
 }
 
 /// Emit the collator steps; returns what is pending at para session changes.
@@ -351,6 +404,8 @@ pub(crate) fn emit(
             for (_, group) in &p.deregister {
                 steps.depend(&StepId::workload(group), &id);
             }
+            // Collators leave while the para still produces blocks.
+            steps.depend(&StepId::para_offboard(*para), &id);
         }
     }
     pending

@@ -9,6 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) struct Ctx<'a> {
     pub desired: &'a Desired,
+    /// The network's declared state: the same as `desired` when converging,
+    /// what `desired` was before it was emptied when destroying. Read only to
+    /// tell which chain and role an observed workload without a recorded
+    /// spec serves.
+    pub declared: &'a Desired,
+    pub mode: super::Mode,
     pub observed: &'a Observed,
     /// The relay chain at the pinned block, when it could be read.
     pub chain: Option<&'a ChainState>,
@@ -93,9 +99,16 @@ pub(crate) enum Membership {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(desired: &'a Desired, observed: &'a Observed) -> Self {
+    pub fn new(
+        desired: &'a Desired,
+        declared: &'a Desired,
+        observed: &'a Observed,
+        mode: super::Mode,
+    ) -> Self {
         let mut ctx = Ctx {
             desired,
+            declared,
+            mode,
             observed,
             chain: observed.relay_state(),
             held_groups: BTreeMap::new(),
@@ -105,9 +118,14 @@ impl<'a> Ctx<'a> {
         ctx
     }
 
+    /// Destroy holds nothing back: the network ends, so an effect that
+    /// lands later (a PoA addition, an onboarding) concerns no running node.
     fn holds(&self) -> BTreeMap<GroupName, String> {
         let mut held = BTreeMap::new();
         let Some(chain) = self.chain else { return held };
+        if self.mode == super::Mode::Destroy {
+            return held;
+        }
         for obs in self.observed_accounts() {
             if self.is_desired_validator(&obs.node.name, obs.account) {
                 continue;
@@ -142,6 +160,36 @@ impl<'a> Ctx<'a> {
             }
         }
         held
+    }
+
+    /// The chain an observed workload serves: its recorded spec's, else its
+    /// declared group's.
+    pub fn live_side(&self, w: &crate::observe::ObservedWorkload) -> Option<ChainSide> {
+        match &w.spec {
+            Some(s) => Some(s.chain_side),
+            None => self.declared.group(&w.group).map(|g| g.chain),
+        }
+    }
+
+    /// Does the observed workload of `group` run genesis authorities (its
+    /// recorded spec says so, else its declared group)?
+    pub fn runs_genesis_authorities(&self, group: &GroupName) -> bool {
+        match self
+            .observed
+            .workloads
+            .get(group)
+            .and_then(|w| w.spec.as_ref())
+        {
+            Some(s) => s.genesis_authorities,
+            None => self
+                .declared
+                .group(group)
+                .is_some_and(|g| g.genesis_authorities),
+        }
+    }
+
+    pub fn destroying(&self) -> bool {
+        self.mode == super::Mode::Destroy
     }
 
     /// Short human text for why chain facts are unknown.

@@ -32,9 +32,42 @@ use builder::StepSet;
 use context::Ctx;
 use workloads::WorkloadOutcome;
 
+/// What a plan is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Make the network what its desired state says.
+    Converge,
+    /// Remove everything of the network that paraform manages.
+    Destroy,
+}
+
 /// Diff desired against observed into a dependency-ordered plan.
 pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
-    let ctx = Ctx::new(desired, observed);
+    build(desired, desired, observed, Mode::Converge)
+}
+
+/// The plan of `paraform destroy`: the plan towards a network with no
+/// groups and no paras, planned by the same stages and held to the same
+/// rules as `plan` (decision 0012). Managed collators leave their paras'
+/// `CollatorSelection` and the paras are offboarded, managed validators
+/// leave the validator set, and only once every chain step is done do the
+/// workloads go: the chain steps are finalized while every node still runs.
+/// Genesis authorities stay in the set (the chain goes with them). A chain
+/// that cannot be observed gets no step: it cannot be reached, and it ends
+/// with its nodes.
+pub fn destroy(desired: &Desired, observed: &Observed) -> Plan {
+    // (Channels go with their paras' offboarding.)
+    let nothing = Desired {
+        groups: vec![],
+        parachains: vec![],
+        hrmp: vec![],
+        ..desired.clone()
+    };
+    build(&nothing, desired, observed, Mode::Destroy)
+}
+
+fn build(desired: &Desired, declared: &Desired, observed: &Observed, mode: Mode) -> Plan {
+    let ctx = Ctx::new(desired, declared, observed, mode);
     let mut steps = StepSet::default();
 
     let wl = workloads::plan(&ctx, &mut steps);
@@ -51,6 +84,9 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
 
     add_chain_gates(&ctx, &wl, &mut steps);
     add_relay_rpc_gates(&ctx, &wl, &mut steps);
+    if mode == Mode::Destroy {
+        add_teardown_edges(&mut steps);
+    }
 
     let safety = safety::check(&ctx, &wl, &validator_needs, &steps);
     let mut pending = validator_needs.pending;
@@ -67,6 +103,26 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
         pending,
         safety,
         fingerprint: fingerprint::fingerprint(observed),
+    }
+}
+
+/// Destroy: every workload goes after every chain step, so that each
+/// extrinsic is finalized by the whole network (no validator or collator is
+/// down while the chain still has to finalize something).
+fn add_teardown_edges(steps: &mut StepSet) {
+    let ids = steps.ids();
+    let (chain, workloads): (Vec<&StepId>, Vec<&StepId>) = ids
+        .iter()
+        .filter(|id| {
+            steps
+                .get(id)
+                .is_some_and(|s| s.kind.submits() || matches!(s.kind, StepKind::Workload { .. }))
+        })
+        .partition(|id| steps.get(id).is_some_and(|s| s.kind.submits()));
+    for w in &workloads {
+        for c in &chain {
+            steps.depend(w, c);
+        }
     }
 }
 

@@ -28,10 +28,7 @@ fn paras_with_workloads(ctx: &Ctx<'_>) -> BTreeSet<ParaId> {
     ctx.observed
         .workloads
         .values()
-        .filter_map(|w| match &w.spec {
-            Some(s) => Some(s.chain_side),
-            None => ctx.desired.group(&w.group).map(|g| g.chain),
-        })
+        .filter_map(|w| ctx.live_side(w))
         .filter_map(|side| match side {
             ChainSide::Para(id) => Some(id),
             ChainSide::Relay => None,
@@ -121,6 +118,8 @@ pub(crate) fn emit(ctx: &Ctx<'_>, wl: &WorkloadOutcome, steps: &mut StepSet) -> 
             continue;
         }
         match ctx.chain {
+            // Destroy: an unobservable relay chain cannot be reached.
+            None if ctx.destroying() => {}
             None => offboard(
                 id,
                 "not in desired state (relay chain not observable: checked when applied)",
@@ -130,10 +129,25 @@ pub(crate) fn emit(ctx: &Ctx<'_>, wl: &WorkloadOutcome, steps: &mut StepSet) -> 
                 Some(s) if s.lifecycle.is_offboarding() => {
                     pending.push(ctx.pending(format!("para {id}"), "offboarding", 2, "removed"))
                 }
-                Some(s) if s.lifecycle == ParaLifecycle::Onboarding => {
-                    pending.push(ctx.pending(format!("para {id}"), LATER, 2, "onboarded"))
-                }
-                Some(_) => offboard(id, "not in desired state", steps),
+                Some(s) if s.lifecycle == ParaLifecycle::Onboarding => pending.push(ctx.pending(
+                    format!("para {id}"),
+                    if ctx.destroying() {
+                        "onboarding: cannot be offboarded before it is onboarded; stays registered"
+                    } else {
+                        LATER
+                    },
+                    2,
+                    "onboarded",
+                )),
+                Some(_) => offboard(
+                    id,
+                    if ctx.destroying() {
+                        "destroy"
+                    } else {
+                        "not in desired state"
+                    },
+                    steps,
+                ),
                 None => {}
             },
         }
@@ -141,12 +155,7 @@ pub(crate) fn emit(ctx: &Ctx<'_>, wl: &WorkloadOutcome, steps: &mut StepSet) -> 
 
     // Collator workloads of an offboarded para go after the offboarding.
     for (name, w) in &ctx.observed.workloads {
-        let side = w
-            .spec
-            .as_ref()
-            .map(|s| s.chain_side)
-            .or_else(|| ctx.desired.group(name).map(|g| g.chain));
-        if let Some(ChainSide::Para(id)) = side {
+        if let Some(ChainSide::Para(id)) = ctx.live_side(w) {
             if offboarded.contains(&id) && wl.ops.contains_key(name) {
                 steps.depend(&StepId::workload(name), &StepId::para_offboard(id));
             }

@@ -144,6 +144,11 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, wl: &WorkloadOutcome) -> ValidatorNeeds {
         {
             continue;
         }
+        // Destroy keeps the genesis authorities in the set: the chain keeps
+        // a validator set (and finality) until its last node stops.
+        if ctx.destroying() && ctx.runs_genesis_authorities(obs.group) {
+            continue;
+        }
         let leaving = Leaving {
             member: Member {
                 node: obs.node.name.clone(),
@@ -154,6 +159,8 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, wl: &WorkloadOutcome) -> ValidatorNeeds {
         match ctx.chain {
             // Membership unknown: list the nodes whose live spec says they
             // validated; the executor re-checks each one before submitting.
+            // Destroy: an unobservable chain cannot be reached, and ends with its nodes.
+            None if ctx.destroying() => {}
             None => {
                 if obs.side == Some((ChainSide::Relay, Role::Validator)) {
                     needs.deregister.push(leaving);
@@ -169,7 +176,11 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, wl: &WorkloadOutcome) -> ValidatorNeeds {
                     cancellable: false,
                 } => needs.pending.push(ctx.pending(
                     obs.node.name.to_string(),
-                    "joins the active set; deregistered by a later plan once it has joined",
+                    if ctx.destroying() {
+                        "joins the active set (a PoA addition cannot be cancelled); its node is removed"
+                    } else {
+                        "joins the active set; deregistered by a later plan once it has joined"
+                    },
                     sessions,
                     "effective",
                 )),
@@ -262,7 +273,14 @@ pub(crate) fn emit(
                 consensus,
                 members: members.clone(),
             },
-            reason: format!("no longer desired validators: {}", node_list(&members)),
+            reason: if ctx.destroying() {
+                format!(
+                    "destroy: leave the validator set before the nodes stop: {}",
+                    node_list(&members)
+                )
+            } else {
+                format!("no longer desired validators: {}", node_list(&members))
+            },
             depends_on: vec![],
             eta: Some(ctx.eta(2, "effective")),
         });

@@ -325,7 +325,11 @@ pub(crate) fn plan(ctx: &Ctx<'_>, steps: &mut StepSet) -> WorkloadOutcome {
                 to: None,
                 max_unavailable: width(runs_validators(None, Some(w))),
             },
-            reason: "not in desired state".to_string(),
+            reason: if ctx.destroying() {
+                "destroy".to_string()
+            } else {
+                "not in desired state".to_string()
+            },
             depends_on: vec![],
             eta: None,
         });

@@ -9,7 +9,8 @@
 
 use crate::builder::DesiredBuilder;
 use crate::sim::World;
-use paraform::plan::{plan, Plan, StepId, StepKind};
+use paraform::observe::{ParaLifecycle, ParachainView};
+use paraform::plan::{destroy, plan, Action, Plan, StepId, StepKind, WorkloadOp};
 use paraform::spec::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -291,8 +292,9 @@ fn start_world(case: &Case) -> World {
 
 /// Effects that cannot be undone within the current session and so need a
 /// second plan: a PoA registration in flight for a node no longer desired
-/// (deregistered once it has joined), or an onboarding para no longer wanted
-/// (offboarded once onboarded).
+/// (deregistered once it has joined), an onboarding para no longer wanted
+/// (offboarded once onboarded), or invulnerables of an onboarding para (a
+/// para includes no extrinsic before it is onboarded).
 fn needs_two_rounds(world: &World, d1: &Desired) -> bool {
     let Some(c) = &world.chain else {
         return !d1.hrmp.is_empty();
@@ -334,7 +336,15 @@ fn needs_two_rounds(world: &World, d1: &Desired) -> bool {
         .hrmp
         .iter()
         .any(|h| !valid(&h.id.sender) || !valid(&h.id.recipient));
-    joining || onboarding || hrmp_waits
+    // Collators leave an onboarding para only once it produces blocks.
+    let onboarding_with_collators = c.paras.iter().any(|(id, p)| {
+        p.lifecycle == paraform::observe::ParaLifecycle::Onboarding
+            && world
+                .para_side
+                .get(id)
+                .is_some_and(|s| !s.invulnerables.is_empty())
+    });
+    joining || onboarding || onboarding_with_collators || hrmp_waits
 }
 
 fn position(order: &BTreeMap<&StepId, usize>, id: &StepId) -> Option<usize> {
@@ -457,5 +467,134 @@ proptest! {
             .map(|c| c.hrmp.values().copied().collect())
             .unwrap_or_default();
         prop_assert_eq!(open, d1.hrmp.iter().map(|c| (*c, true)).collect::<Vec<_>>());
+    }
+}
+
+/// Steps `id` waits for, directly or not.
+fn ancestors<'p>(p: &'p Plan, id: &StepId) -> std::collections::BTreeSet<&'p StepId> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stack: Vec<&StepId> = p
+        .step(id)
+        .map(|s| s.depends_on.iter().collect())
+        .unwrap_or_default();
+    while let Some(d) = stack.pop() {
+        if seen.insert(d) {
+            if let Some(s) = p.step(d) {
+                stack.extend(s.depends_on.iter());
+            }
+        }
+    }
+    seen
+}
+
+/// Accounts of the nodes paraform runs in `world`, by chain, in workloads
+/// whose chain is known (recorded spec, or a group of the declared state).
+fn managed_accounts(world: &World, declared: &Desired) -> Vec<(ChainSide, AccountId)> {
+    world
+        .workloads
+        .iter()
+        .filter(|(g, w)| w.record_spec || declared.group(g).is_some())
+        // Genesis authorities stay in the set until the chain goes.
+        .filter(|(_, w)| !w.spec.genesis_authorities)
+        .map(|(_, w)| w)
+        .flat_map(|w| {
+            w.nodes
+                .values()
+                .filter_map(move |n| n.account.clone().map(|a| (w.spec.chain_side, a)))
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// `destroy` is the planner in another mode: same validity, ordering and
+    /// determinism, and applying it empties the world of what paraform
+    /// manages (workloads, managed validators, managed invulnerables, the
+    /// paras it ran collators for) after which a destroy plans nothing.
+    #[test]
+    fn destroy_plans_are_valid_ordered_and_empty_the_world(case in case()) {
+        let world = start_world(&case);
+        let d = build(&case.d1, case.consensus);
+        let observed = world.observe();
+        let p = destroy(&d, &observed);
+
+        prop_assert!(p.validate().is_ok(), "{:?}", p.validate());
+        let order = p.topo_order().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&order, &p.steps.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
+        check_deregistration_order(&p, &world)?;
+        prop_assert_eq!(&destroy(&d, &observed), &p);
+        prop_assert_eq!(&p.fingerprint, &plan(&d, &observed).fingerprint);
+        prop_assert!(p.safety.is_empty(), "{:?}", p.safety);
+        // Nothing is created, and no node stops before every chain step is
+        // done: the executor runs whatever is ready in parallel, so this is
+        // a matter of edges, not of the listed order.
+        let chain_steps: Vec<&StepId> = p.steps.iter().filter(|s| s.kind.submits()).map(|s| &s.id).collect();
+        for id in &order {
+            let Some(s) = p.step(id) else { continue };
+            if let StepKind::Workload { op, .. } = &s.kind {
+                prop_assert_eq!(*op, WorkloadOp::Delete, "{}", id);
+                let before = ancestors(&p, id);
+                for c in &chain_steps {
+                    prop_assert!(before.contains(*c), "{} does not wait for {}", id, c);
+                }
+            }
+            prop_assert!(
+                matches!(s.action, Action::Delete),
+                "{} is not a deletion: {:?}", id, s.action
+            );
+        }
+
+        // What the destroy must remove, as the world is now.
+        let relay_live = observed.relay_state().is_some();
+        let before = world.clone();
+        let managed = managed_accounts(&before, &d);
+        let mut world = world;
+        world.apply_plan(&d, &p).map_err(TestCaseError::fail)?;
+        prop_assert!(world.workloads.is_empty(), "left: {:?}", world.workloads.keys().collect::<Vec<_>>());
+
+        if let (true, Some(c0), Some(c)) = (relay_live, &before.chain, &world.chain) {
+            for (side, a) in &managed {
+                match side {
+                    ChainSide::Relay => {
+                        // A PoA addition in flight cannot be cancelled.
+                        let joining = case.consensus == Consensus::Poa && c0.pending_add.contains(a);
+                        let member = match case.consensus {
+                            Consensus::Poa => (c.validators.contains(a) || c.queued.contains(a))
+                                && !c.pending_retire.contains(a),
+                            Consensus::Pos => c.staking.contains(a),
+                        };
+                        prop_assert!(joining || !member, "validator {} stays in the set", a);
+                    }
+                    ChainSide::Para(id) => {
+                        let was_producing = matches!(
+                            observed.parachains.get(id),
+                            Some(ParachainView::Live(_))
+                        ) && c0.paras.get(id).is_some_and(|p| matches!(
+                            p.lifecycle,
+                            ParaLifecycle::Parachain | ParaLifecycle::Parathread
+                        ));
+                        let still = world.para_side.get(id).is_some_and(|s| s.invulnerables.contains(a));
+                        prop_assert!(!was_producing || !still, "collator {} stays invulnerable on {}", a, id);
+                    }
+                }
+            }
+            for (id, p0) in &c0.paras {
+                let ran = before.workloads.iter().any(|(g, w)| {
+                    w.spec.chain_side == ChainSide::Para(*id) && (w.record_spec || d.group(g).is_some())
+                });
+                let onboarded = matches!(p0.lifecycle, ParaLifecycle::Parachain | ParaLifecycle::Parathread);
+                if ran && onboarded {
+                    prop_assert!(
+                        c.paras.get(id).is_none_or(|p| p.lifecycle.is_offboarding()),
+                        "para {} not offboarded", id
+                    );
+                }
+            }
+        }
+
+        // Destroying again plans nothing.
+        let again = destroy(&d, &world.observe());
+        prop_assert!(again.is_empty(), "{:#?}", again.steps);
     }
 }

@@ -1079,3 +1079,71 @@ fn collators_are_funded_and_keyed_on_the_para_only() {
         vec!["collator-0", "collator-1"]
     );
 }
+
+// ---------------------------------------------------------------- destroy
+
+#[test]
+fn destroy_empties_the_paras_offboards_deregisters_then_removes_every_workload() {
+    let d = with_para().build();
+    let world = World::converged(&d);
+    let p = destroy(&d, &world.observe());
+    p.validate().expect("valid DAG");
+    assert!(p.safety.is_empty(), "{:?}", p.safety);
+    assert_eq!(p.fingerprint, plan(&d, &world.observe()).fingerprint);
+
+    let col = step(&p, "collators.2000.deregister");
+    assert_eq!(col.action, Action::Delete);
+    assert_eq!(members(col), vec!["collator-0", "collator-1"]);
+    assert_eq!(
+        deps(&p, "para.2000.offboard"),
+        vec!["collators.2000.deregister"]
+    );
+    assert_eq!(step(&p, "para.2000.offboard").reason, "destroy");
+    let val = step(&p, "validators.deregister");
+    assert_eq!(members(val), vec!["validator-a-0", "validator-a-1"]);
+    // Genesis authorities stay in the set: the chain goes with them.
+    for g in ["genesis", "validator-a", "rpc", "collator"] {
+        let id = format!("workload.{g}");
+        assert_eq!(step(&p, &id).action, Action::Delete);
+        assert_eq!(
+            deps(&p, &id),
+            vec![
+                "collators.2000.deregister",
+                "para.2000.offboard",
+                "validators.deregister"
+            ],
+            "{id} goes after every chain step"
+        );
+    }
+    assert_eq!(p.steps.len(), 7, "{:?}", ids(&p));
+
+    // Once applied, a destroy plans nothing.
+    let mut world = world;
+    world.apply_plan(&d, &p).expect("applies");
+    assert!(world.workloads.is_empty());
+    assert!(destroy(&d, &world.observe()).is_empty());
+}
+
+#[test]
+fn destroy_of_a_network_whose_chain_is_not_running_only_removes_workloads() {
+    let d = with_para().build();
+    let mut world = World::converged(&d);
+    for n in [
+        "genesis-0",
+        "genesis-1",
+        "validator-a-0",
+        "validator-a-1",
+        "rpc-0",
+    ] {
+        world.stop(n);
+    }
+    let p = destroy(&d, &world.observe());
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| matches!(s.kind, StepKind::Workload { .. })),
+        "an unreachable relay chain gets no step: {:?}",
+        ids(&p)
+    );
+    assert_eq!(p.steps.len(), 4);
+}

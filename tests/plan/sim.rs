@@ -531,6 +531,24 @@ impl World {
             }
             StepKind::DeregisterCollators { para, members } => {
                 self.chain_mut()?;
+                // An extrinsic on the para needs the para to produce blocks:
+                // onboarded on the relay chain, with a collator running.
+                let producing = self.workloads.values().any(|w| {
+                    w.spec.chain_side == ChainSide::Para(*para)
+                        && w.spec.role == Role::Collator
+                        && w.nodes.values().any(|n| n.running)
+                });
+                let onboarded = self.chain.as_ref().is_some_and(|c| {
+                    c.paras.get(para).is_some_and(|p| {
+                        matches!(
+                            p.lifecycle,
+                            ParaLifecycle::Parachain | ParaLifecycle::Parathread
+                        )
+                    })
+                });
+                if !producing || !onboarded {
+                    return Err(format!("para {para} produces no blocks"));
+                }
                 let side = self.para_side.entry(*para).or_default();
                 for m in members {
                     side.invulnerables.retain(|a| a != &m.account);
