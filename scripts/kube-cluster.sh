@@ -12,6 +12,7 @@
 #   scripts/kube-cluster.sh start <run-dir> [--owner-pid PID]
 #   scripts/kube-cluster.sh stop <run-dir>
 #   scripts/kube-cluster.sh images                  # print the image refs it imports
+#   scripts/kube-cluster.sh load <run-dir> <image.tar>  # import another image (e.g. paraform's)
 #
 # Needs root (containerd, netns, bridge). One cluster per host at a time: the
 # bridge, /run/containerd and the host sysctls are host-global. `stop` stops
@@ -264,8 +265,13 @@ start() {
 
   # With a kubelet, the node lifecycle controller lifts the `not-ready`
   # taint kubelet registers with (and marks pods of a lost node).
+  # Pods (paraform's drift job) reach the API through the `kubernetes`
+  # Service: the apiserver advertises the node's address as its endpoint
+  # and kube-proxy routes the ClusterIP there.
+  local ip
+  ip=$(node_ip)
   PARAFORM_K8S_CONTROLLERS='*,-nodeipam,-csrsigning,-bootstrapsigner,-tokencleaner' \
-    "$APISERVER_SH" start "$run"
+    PARAFORM_K8S_ADVERTISE_ADDRESS="$ip" "$APISERVER_SH" start "$run"
   local pki="$run/pki"
 
   # containerd: root, state and sockets in the run dir.
@@ -330,8 +336,7 @@ EOF
 
   # kubelet: CRI over containerd's socket, cgroupfs (cgroup v1), no QoS
   # cgroup hierarchy, relaxed eviction, client-cert auth from the apiserver.
-  local ip kport
-  ip=$(node_ip)
+  local kport
   kport=$(free_port)
   mkdir -p "$run/kubelet"
   "$BIN/kubelet" \
@@ -480,13 +485,23 @@ stop() {
   [[ -n "${PARAFORM_K8S_FROM_WATCHER:-}" ]] || kill_pidfile "$run/cluster-watcher.pid"
 }
 
+# Import an image archive (docker-archive, e.g. scripts/paraform-image.sh's)
+# into a running cluster's containerd, where kubelet finds it.
+load() {
+  local run="${1:?usage: load <run-dir> <image.tar>}" tar="${2:?usage: load <run-dir> <image.tar>}"
+  local sock="$run/containerd/containerd.sock"
+  [[ -S "$sock" ]] || { log "no containerd socket in $run (cluster not started?)"; return 1; }
+  ctr --address "$sock" -n k8s.io images import "$tar" >/dev/null
+}
+
 case "${1:-}" in
 install) do_install ;;
+load) load "${2:-}" "${3:-}" ;;
 start) start "${2:-}" "${3:-}" "${4:-}" ;;
 stop) stop "${2:-}" ;;
 images) echo "$PAUSE_REF $(polkadot_ref)" ;;
 *)
-  echo "usage: $0 install | start <run-dir> [--owner-pid PID] | stop <run-dir> | images" >&2
+  echo "usage: $0 install | start <run-dir> [--owner-pid PID] | stop <run-dir> | images | load <run-dir> <image.tar>" >&2
   exit 2
   ;;
 esac
