@@ -273,6 +273,16 @@ start() {
   PARAFORM_K8S_CONTROLLERS='*,-nodeipam,-csrsigning,-bootstrapsigner,-tokencleaner' \
     PARAFORM_K8S_ADVERTISE_ADDRESS="$ip" "$APISERVER_SH" start "$run"
   local pki="$run/pki"
+  # A reused run dir keeps etcd, and with it the `kubernetes` Endpoints of
+  # the previous apiserver port, which the lease reconciler does not
+  # correct for the same address: drop it, the reconciler writes it anew.
+  local api_port
+  api_port=$(grep -o 'server: https://127.0.0.1:[0-9]*' "$run/kubeconfig" | grep -o '[0-9]*$')
+  if ! KUBECONFIG="$run/kubeconfig" kubectl get endpoints kubernetes -n default \
+    -o jsonpath='{.subsets[0].ports[0].port}' 2>/dev/null | grep -qx "$api_port"; then
+    KUBECONFIG="$run/kubeconfig" kubectl delete endpoints kubernetes -n default --ignore-not-found >/dev/null 2>&1 || true
+  fi
+  wait_for 30 "the kubernetes Service's endpoint" bash -c "KUBECONFIG='$run/kubeconfig' kubectl get endpoints kubernetes -n default -o jsonpath='{.subsets[0].ports[0].port}' | grep -qx '$api_port'"
 
   # containerd: root, state and sockets in the run dir.
   local cd="$run/containerd"
@@ -304,6 +314,9 @@ state = "$cd/state"
     bin_dir = "/usr/lib/cni"
     conf_dir = "$run/cni/net.d"
 EOF
+  # The default route through the bridge: without it a pod reaches only
+  # the pod network, not ClusterIPs (kube-proxy DNATs them on the host),
+  # e.g. the `kubernetes` Service that in-cluster clients use.
   cat >"$run/cni/net.d/10-paraform.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -311,6 +324,7 @@ EOF
   "plugins": [
     {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$DNS_IP"}]],
+              "routes": [{"dst": "0.0.0.0/0"}],
               "dataDir": "$run/cni/ipam"}}
   ]
 }

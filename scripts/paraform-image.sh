@@ -23,7 +23,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${PARAFORM_K8S_CACHE:-$HOME/.cache/paraform/k8s}"
 IMAGES="$CACHE/images"
 # Bump when the recipe changes: cached archives are rebuilt.
-RECIPE=1
+RECIPE=2
 
 log() { echo "paraform-image.sh: $*" >&2; }
 
@@ -53,18 +53,17 @@ build() {
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' RETURN
     local r="$tmp/rootfs"
-    mkdir -p "$r/etc" "$r/tmp" "$r/work"
+    mkdir -p "$r/etc" "$r/tmp"
     # Libraries of the binary as built, then its debug info dropped.
     copy_with_libs "$r" "$bin" /usr/local/bin/paraform
     strip --strip-debug "$r/usr/local/bin/paraform"
     echo 'root:x:0:0:root:/root:/usr/sbin/nologin
-paraform:x:65532:65532:paraform:/work:/usr/sbin/nologin' >"$r/etc/passwd"
+paraform:x:65532:65532:paraform:/tmp:/usr/sbin/nologin' >"$r/etc/passwd"
     echo 'root:x:0:
 paraform:x:65532:' >"$r/etc/group"
     echo 'hosts: files dns' >"$r/etc/nsswitch.conf"
     install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/ca-certificates.crt"
     chmod 1777 "$r/tmp"
-    chown 65532:65532 "$r/work"
     python3 "$HERE/docker-archive.py" --user 65532:65532 "$r" "$ref" "$tar.part" /usr/local/bin/paraform
     mv "$tar.part" "$tar"
     # One paraform archive at a time in the cache (every build makes a new one).
