@@ -4,7 +4,11 @@
 //! paraform image (`scripts/paraform-image.sh`, the test build's binary) and
 //! `--in-cluster`: the API through the pod's service account and the
 //! `kubernetes` Service, node RPC through cluster DNS. A follow-up step of a
-//! converged scenario (it needs a running network), kept in its own file.
+//! converged scenario (it needs a running network), kept in its own file:
+//! call it once the scenario's network is converged (plan exits 0) and
+//! before anything deletes it. It changes nothing paraform manages (its
+//! objects are its own ConfigMap, Secret, ServiceAccount, Role, CronJob and
+//! Jobs), so the scenario can go on afterwards.
 
 use crate::pods::PodEnv;
 use k8s_openapi::api::batch::v1::Job;
