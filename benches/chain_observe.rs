@@ -5,6 +5,7 @@
 //! `cargo bench --bench chain_observe` (needs a polkadot binary, found like
 //! the tests do: POLKADOT_BIN, PATH, or ../shared/bin). Prints figures; it
 //! asserts nothing about timing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 #[path = "../tests/support/mod.rs"]
 mod support;

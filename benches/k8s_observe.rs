@@ -6,6 +6,7 @@
 //! one changed group. Prints figures; asserts nothing about timing.
 //!
 //! `cargo bench --bench k8s_observe`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 #[path = "../tests/kubernetes/support.rs"]
 #[allow(dead_code)]

@@ -12,6 +12,8 @@ echo "test.sh: using polkadot at $POLKADOT_BIN ($("$POLKADOT_BIN" --version))"
 
 cargo fmt --all -- --check
 cargo build --all-targets --locked
+# Lints (Cargo.toml [lints]: no unwrap/expect/panic outside tests).
+cargo clippy --all-targets --locked -- -D warnings
 # (Benches are built above, not run: they are measured by hand. There are
 # no doctests; leaving them out keeps the last line a real test count.)
 # Real-node tests start several polkadot processes each; two test threads keep

@@ -6,6 +6,7 @@
 //! read back from the node, not on return values. Scenario failures are
 //! collected and reported together. The binary comes from
 //! `tests/support` (POLKADOT_BIN, PATH, or ../shared/bin): never skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod support;
 

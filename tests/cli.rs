@@ -1,5 +1,6 @@
 //! The `paraform` binary: exit codes, messages, formats, saved plans, secrets.
 //! Plans run offline against observed snapshots (`--observed`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use assert_cmd::Command;
 use paraform::observe::*;

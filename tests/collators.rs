@@ -10,6 +10,7 @@
 //!   started from the relay's raw spec), fund their accounts ON THE PARA, set their
 //!   session keys ON THE PARA (`Session.NextKeys`, and the nodes hold them),
 //!   and add them to `CollatorSelection.Invulnerables`;
+//!
 //! and a second `plan --detailed-exitcode` must exit 0 (nothing left). The
 //! first apply is killed (-9) right after a para `Session.set_keys` was
 //! sent; the re-run converges and the para nonces show nothing was sent
@@ -27,6 +28,7 @@
 //! 568 s: relay and five node processes start, ~2 relay sessions of
 //! onboarding until the para's first block, four para extrinsics each
 //! finalized, then the resumed apply ~70 s).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod support;
 

@@ -7,6 +7,7 @@
 //! costs about a minute on two cores; registration takes two sessions).
 //! The binary comes from tests/support (POLKADOT_BIN, PATH or ../shared/bin):
 //! never skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod support;
 

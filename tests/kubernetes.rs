@@ -10,6 +10,7 @@
 //!     KUBECONFIG=~/.kube/config cargo test --test kubernetes -- --ignored cluster
 //!
 //! See docs/kubernetes.md.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 #[path = "kubernetes/cli.rs"]
 mod cli;

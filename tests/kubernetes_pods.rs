@@ -11,12 +11,12 @@
 //! PARAFORM_TEST_POLKADOT_IMAGE), the same scenarios run with
 //!
 //!     KUBECONFIG=~/.kube/config cargo test --test kubernetes_pods -- --ignored cluster
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 #[path = "kubernetes/drift_job.rs"]
 mod drift_job;
 #[path = "kubernetes/pods.rs"]
 mod pods;
-#[allow(dead_code)]
 mod support;
 
 // `then`: a follow-up step on the scenario's converged network (one

@@ -23,6 +23,7 @@
 //! session change), then one direction is dropped.
 //!
 //! Takes ~4.5 min (network start + three sessions of 60 s each).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Planner tests: hand-built scenarios for each rule, a simulated world the
 //! plans are applied to, and properties over arbitrary desired states and
 //! starting worlds.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 #[path = "plan/builder.rs"]
 mod builder;

@@ -1,6 +1,7 @@
 //! Renderer tests: insta snapshots of all four formats for hand-built plans
 //! (independent of the planner), plus structural checks (JSON round trip,
 //! Markdown size limit, DOT shape, colour only when asked).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use paraform::chain::keys::{account, dev_suri};
 use paraform::plan::*;

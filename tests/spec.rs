@@ -1,5 +1,6 @@
 //! Desired state: loading the examples, merging, expansion, git revisions,
 //! secrets, and golden `miette` reports for every validation rule.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use paraform::spec::{
     self, load_dir, load_git, ChainSide, Desired, ParaId, Role, SecretRef, SpecErrors,

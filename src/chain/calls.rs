@@ -394,7 +394,6 @@ pub fn register_as_candidate() -> Call {
     Call::new("CollatorSelection", "register_as_candidate", vec![])
 }
 
-/// A call with raw dynamic fields, for operations without a builder yet.
 // ------------------------------------------------------------------- hrmp
 
 /// `Hrmp.force_open_hrmp_channel(sender, recipient, max_capacity,
@@ -433,6 +432,7 @@ pub fn force_clean_hrmp(para_id: ParaId, num_inbound: u32, num_outbound: u32) ->
     )
 }
 
+/// A call with raw dynamic fields, for operations without a builder yet.
 pub fn dynamic(pallet: &str, call: &str, fields: impl IntoIterator<Item = Value<()>>) -> Call {
     let c: Composite<()> = Composite::unnamed(fields);
     Call::new(pallet, call, c.into_values().map(Arg::Value).collect())
@@ -447,7 +447,7 @@ mod tests {
         let a = AccountId([1; 32]);
         let c = sudo(
             batch_all(vec![
-                register_validators(&[a.clone()]),
+                register_validators(std::slice::from_ref(&a)),
                 deregister_validators(&[a]),
             ])
             .unwrap(),

@@ -15,6 +15,9 @@ use crate::spec::model::ChannelId;
 use parity_scale_codec::Encode;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A full storage key (prefix + hashed map key).
+type StorageKey = Vec<u8>;
+
 // Relay storage entries observation reads.
 const VALIDATORS: Entry = Entry::new("Session", "Validators");
 const CURRENT_INDEX: Entry = Entry::new("Session", "CurrentIndex");
@@ -461,7 +464,8 @@ pub async fn observe_para(
         .map(|e| entry_prefix(*e))
         .collect();
     let unique: BTreeSet<AccountId> = accounts.iter().cloned().collect();
-    let mut keyed: Vec<(AccountId, Option<Vec<u8>>, Option<Vec<u8>>)> = Vec::new();
+    // (account, its `NextKeys` key, its `System.Account` key)
+    let mut keyed: Vec<(AccountId, Option<StorageKey>, Option<StorageKey>)> = Vec::new();
     for a in &unique {
         let next = if snap.has(NEXT_KEYS) {
             Some(snap.map_key(NEXT_KEYS, &a.0.encode())?)

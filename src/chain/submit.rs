@@ -263,12 +263,12 @@ where
     join_all(waits).await
 }
 
+type SignerLock = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 /// The in-process lock of one signing account (keyed by its encoding).
-fn signer_lock(account: &[u8]) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+fn signer_lock(account: &[u8]) -> SignerLock {
     static LOCKS: std::sync::LazyLock<
-        std::sync::Mutex<
-            std::collections::HashMap<Vec<u8>, std::sync::Arc<tokio::sync::Mutex<()>>>,
-        >,
+        std::sync::Mutex<std::collections::HashMap<Vec<u8>, SignerLock>>,
     > = std::sync::LazyLock::new(Default::default);
     let mut locks = LOCKS
         .lock()

@@ -82,7 +82,7 @@ pub fn markdown(namespace: &str, steps: &[StepDiffs], budget: usize) -> String {
     let mut body = String::new();
     let mut dropped = 0;
     for line in text.trim_start_matches('\n').lines() {
-        if dropped == 0 && body.len() + line.len() + 1 <= room {
+        if dropped == 0 && body.len() + line.len() < room {
             body.push_str(line);
             body.push('\n');
         } else {

@@ -15,6 +15,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
+/// A `key = "value"` table of a `kubernetes` setting (labels, env, …).
+type StringMap = Spanned<BTreeMap<String, String>>;
+
 /// Labels paraform sets and selects on; user labels may not replace them.
 const OWNED_LABELS: &[&str] = &["chain", "role", "paraId", "controller-revision-hash"];
 const OWNED_PREFIXES: &[&str] = &[
@@ -587,7 +590,7 @@ pub(crate) fn settings(
 ) -> PodSettings {
     let layers: Vec<&RawKubernetes> = defaults.into_iter().chain(group).collect();
     let last = |f: &dyn Fn(&RawKubernetes) -> bool| layers.iter().rev().copied().find(|k| f(k));
-    let merged_map = |f: &dyn Fn(&RawKubernetes) -> Option<&Spanned<BTreeMap<String, String>>>| {
+    let merged_map = |f: &dyn Fn(&RawKubernetes) -> Option<&StringMap>| {
         let mut out = BTreeMap::new();
         for k in &layers {
             if let Some(m) = f(k) {

@@ -305,7 +305,6 @@ impl KubernetesStateStore {
                 acquire_time: Some(t.clone()),
                 renew_time: Some(t),
                 lease_transitions: Some(generation),
-                ..Default::default()
             }),
         };
         let res = match &live {
