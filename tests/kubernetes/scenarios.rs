@@ -923,7 +923,10 @@ pub async fn service_monitor_follows_the_crd(env: &Env) {
             "{text}"
         );
         p.apply_group(&req).await.expect("apply without the CRD");
-        let seen = p.out_of_sync(std::slice::from_ref(&req)).await.expect("drift check");
+        let seen = p
+            .out_of_sync(std::slice::from_ref(&req))
+            .await
+            .expect("drift check");
         assert!(seen.is_empty(), "a skip note is not drift: {seen:?}");
         p.delete_workload(&GroupName::new("validator"))
             .await
