@@ -554,7 +554,7 @@ async fn state_json(env: &PodEnv) -> String {
 ///    manager; `apply --force-conflicts` restores it while a concurrent
 ///    `apply` fails naming the Lease holder; no other object is written.
 /// 4. A foreign ConfigMap and Service are created; `destroy` is killed
-///    (SIGKILL) once its deregistration is journaled and sent, with every
+///    (SIGKILL) once its deregistration is journaled and in a node's pool, with every
 ///    workload still there; the next `destroy` is refused while the dead
 ///    holder's Lease lives, then takes over, settles the journaled
 ///    submission without sending it again (sudo's nonce moves by exactly
@@ -803,7 +803,11 @@ pub async fn registered_validators_converge(env: &PodEnv) {
                     )
                     .await
                     {
-                        retiring |= stashes.iter().all(|a| s.pending_retire.contains(a));
+                        // Queued to retire, or already out of the next set.
+                        retiring |= stashes.iter().all(|a| {
+                            s.pending_retire.contains(a)
+                                || (!s.queued.is_empty() && !s.queued.contains(a))
+                        });
                     }
                 }
                 if stop.load(std::sync::atomic::Ordering::SeqCst) {
@@ -818,7 +822,13 @@ pub async fn registered_validators_converge(env: &PodEnv) {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let s = state_json(env).await;
-        if s.contains("validators.deregister") && s.contains("\"submitted\"") {
+        // Journaled, and sent: the node's pool has it (the next nonce moved).
+        if s.contains("validators.deregister")
+            && s.contains("\"submitted\"")
+            && next_nonce(genesis, &alice)
+                .await
+                .is_some_and(|n| n > sudo_before)
+        {
             break;
         }
         if let Ok(Some(status)) = killed.try_wait() {
