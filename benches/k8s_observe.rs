@@ -7,6 +7,8 @@
 //!
 //! `cargo bench --bench k8s_observe`
 
+#[path = "../tests/kubernetes/namespace.rs"]
+mod namespace;
 #[path = "../tests/kubernetes/support.rs"]
 #[allow(dead_code)]
 mod support;
