@@ -561,6 +561,7 @@ fn in_sync_observed() -> Observed {
             existential_deposit: 1_000_000_000,
             sudo_key: None,
             ss58_prefix: 42,
+            hrmp: vec![],
         }),
         parachains: BTreeMap::new(),
     }

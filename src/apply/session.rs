@@ -223,7 +223,6 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
             reason: "destroy: leave the validator set before stopping".into(),
             depends_on: vec![],
             eta: None,
-            known_after_apply: vec![],
         });
     }
     for w in observed.workloads.values() {
@@ -245,7 +244,6 @@ pub fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
                 vec![]
             },
             eta: None,
-            known_after_apply: vec![],
         });
     }
     Plan {

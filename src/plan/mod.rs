@@ -2,7 +2,7 @@
 //!
 //! Stages, each in its own module: workloads (+ health gates) → validators
 //! (keys, registration, deregistration) and collators → funding → parachain
-//! lifecycle → chain-gate edges → safety → deterministic order + fingerprint.
+//! lifecycle → HRMP channels → chain-gate edges → safety → deterministic order + fingerprint.
 
 pub mod artifact;
 mod builder;
@@ -12,6 +12,8 @@ mod context;
 pub mod dag;
 mod fingerprint;
 mod funding;
+mod hrmp;
+pub mod kind;
 mod parachains;
 mod safety;
 pub mod step;
@@ -19,6 +21,7 @@ mod validators;
 mod workloads;
 
 pub use dag::DagError;
+pub use kind::{Area, Description, Resolved};
 pub use safety::SafetyError;
 pub use step::*;
 
@@ -44,6 +47,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     validators::emit(&ctx, &validator_needs, &wl, &funded, &mut steps);
     let para_pending = parachains::emit(&ctx, &wl, &mut steps);
     let collator_pending = collators::emit(&collator_needs, &wl, &mut steps);
+    let hrmp_pending = hrmp::emit(&ctx, &mut steps);
 
     add_chain_gates(&ctx, &wl, &mut steps);
     add_relay_rpc_gates(&ctx, &wl, &mut steps);
@@ -52,6 +56,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let mut pending = validator_needs.pending;
     pending.extend(para_pending);
     pending.extend(collator_pending);
+    pending.extend(hrmp_pending);
     pending.extend(wl.pending);
     pending.sort_by(|a, b| (&a.subject, &a.what).cmp(&(&b.subject, &b.what)));
 

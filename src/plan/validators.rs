@@ -215,7 +215,6 @@ pub(crate) fn emit(
             reason: k.reason.clone(),
             depends_on,
             eta: None,
-            known_after_apply: vec!["keys".to_string(), "proof".to_string()],
         });
     }
 
@@ -251,7 +250,6 @@ pub(crate) fn emit(
             reason,
             depends_on,
             eta: Some(ctx.eta(2, "effective")),
-            known_after_apply: vec![],
         });
     }
 
@@ -267,7 +265,6 @@ pub(crate) fn emit(
             reason: format!("no longer desired validators: {}", node_list(&members)),
             depends_on: vec![],
             eta: Some(ctx.eta(2, "effective")),
-            known_after_apply: vec![],
         });
         // Deregistrations precede the deletion / update of their nodes.
         let dereg = StepId::validators_deregister();
