@@ -8,6 +8,8 @@
 //! `cargo bench --bench k8s_observe`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+#[path = "../tests/kubernetes/namespace.rs"]
+mod namespace;
 #[path = "../tests/kubernetes/support.rs"]
 #[allow(dead_code)]
 mod support;

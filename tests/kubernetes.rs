@@ -14,6 +14,8 @@
 
 #[path = "kubernetes/cli.rs"]
 mod cli;
+#[path = "kubernetes/namespace.rs"]
+mod namespace;
 #[path = "kubernetes/scenarios.rs"]
 mod scenarios;
 #[path = "kubernetes/support.rs"]

@@ -15,21 +15,20 @@
 
 #[path = "kubernetes/drift_job.rs"]
 mod drift_job;
+#[path = "kubernetes/namespace.rs"]
+mod namespace;
 #[path = "kubernetes/pods.rs"]
 mod pods;
 mod support;
 
-// `then`: a follow-up step on the scenario's converged network (one
-// network serves several checks: pods are the expensive part).
 macro_rules! scenario {
-    ($name:ident $(, then = $then:path)? $(, ignore = $why:literal)?) => {
+    ($name:ident $(, ignore = $why:literal)?) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             $(#[ignore = $why])?
             async fn local_cluster() {
                 let env = crate::pods::PodEnv::local(stringify!($name)).await;
                 crate::pods::$name(&env).await;
-                $($then(&env).await;)?
                 env.cleanup().await;
             }
 
@@ -38,22 +37,20 @@ macro_rules! scenario {
             async fn cluster() {
                 let env = crate::pods::PodEnv::cluster(stringify!($name)).await;
                 crate::pods::$name(&env).await;
-                $($then(&env).await;)?
                 env.cleanup().await;
             }
         }
     };
 }
 
-// Then paraform's drift CronJob runs in the cluster against that network.
+// The network of the scenario below starts with these two validators and
+// checks the same (finalization through the rendered bootnodes): locally
+// only that one runs, to keep CI short. This one stays as a quick check of
+// another cluster and by hand.
 scenario!(
     genesis_validators_produce_and_finalize,
-    then = crate::drift_job::drift_cronjob_in_cluster
+    ignore = "a subset of registered_validators_converge; run by hand"
 );
-// Written against the same harness but not yet run to completion here (the
-// machine was saturated when it landed): run it with
-// `cargo test --test kubernetes_pods -- --ignored registered_validators_converge::local_cluster`.
-scenario!(
-    registered_validators_converge,
-    ignore = "not yet verified on the local cluster; see the comment above"
-);
+// From nothing to converged, a deleted pod, a hand edit, concurrent applies,
+// a killed destroy resumed (see the scenario's doc). About 10 min on 2 cores.
+scenario!(registered_validators_converge);

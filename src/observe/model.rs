@@ -65,7 +65,8 @@ pub struct ObservedWorkload {
     pub ready_replicas: u32,
     /// Objects of an unchanged group that differ from what paraform would
     /// apply (Kubernetes: a server-side dry-run differs from the live
-    /// object, e.g. after a `kubectl edit`), as `Kind/namespace/name`.
+    /// object, e.g. after a `kubectl edit`), as `Kind/namespace/name`
+    /// followed by the edited fields (`(spec.replicas, …)`) when known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub out_of_sync: Vec<String>,
     /// Digest of the group's objects as they stand (Kubernetes), so that a

@@ -109,6 +109,7 @@ mod tests {
             id: id.into(),
             change,
             diff: diff.into(),
+            fields: vec![],
         }
     }
 

@@ -257,7 +257,10 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     edit_by_hand(&sts, "rpc", &edit).await;
     let o = paraform(env, &["plan", &dir, "--detailed-exitcode"]).await;
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let edited = format!("changed outside paraform: StatefulSet/{ns}/rpc");
+    // The reason names the object and the edited field.
+    let edited = format!(
+        "changed outside paraform: StatefulSet/{ns}/rpc (spec.template.spec.containers[node].image)"
+    );
     assert!(stdout(&o).contains(&edited), "{}", text(&o));
     // `drift` reports it too (exit 2): with no kubelet here no node RPC
     // answers and the chain is unread, but a cluster difference is drift.

@@ -4,8 +4,6 @@
 //! `cluster` variants, which are `#[ignore = "needs cluster"]` — whatever
 //! cluster `KUBECONFIG` names. Each test works in a namespace of its own.
 
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams, PostParams};
 use kube::Client;
 use paraform::provider::kubernetes::{KubernetesOptions, KubernetesProvider};
 use paraform::provider::WorkloadRequest;
@@ -94,42 +92,21 @@ impl Env {
 
     async fn with_config(target: Target, config: kube::Config, test: &str) -> Env {
         let client = Client::try_from(config.clone()).expect("client");
-        let suffix = {
-            use std::time::{SystemTime, UNIX_EPOCH};
-            let n = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            format!("{:06x}", (n ^ std::process::id()) & 0xff_ffff)
-        };
-        let namespace = format!("pf-test-{}-{suffix}", test.replace('_', "-"));
-        let ns: Namespace = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": namespace, "labels": {"paraform.io/test": "true"}}
-        }))
-        .expect("namespace");
-        Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &ns)
-            .await
-            .expect("create the test namespace");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let net_dir = dir.path().join("net");
-        std::fs::create_dir_all(&net_dir).expect("net dir");
+        let ns = crate::namespace::create(&client, "pf-test", test).await;
         Env {
             target,
             config,
             client,
-            namespace,
+            namespace: ns.name,
             kubeconfig: None,
-            _dir: dir,
-            net_dir,
+            _dir: ns.dir,
+            net_dir: ns.net_dir,
         }
     }
 
     /// Delete the namespace (best effort; a failed test leaves it for inspection).
     pub async fn cleanup(self) {
-        let _ = Api::<Namespace>::all(self.client.clone())
-            .delete(&self.namespace, &DeleteParams::background())
-            .await;
+        crate::namespace::delete(&self.client, &self.namespace).await;
     }
 
     /// A small kubernetes network with one relay group, written to the

@@ -517,6 +517,7 @@ impl KubernetesProvider {
                 diff: "the cluster has no ServiceMonitor CRD (monitoring.coreos.com/v1); \
                        install prometheus-operator's CRDs, or remove service_monitor"
                     .into(),
+                fields: vec![],
             });
         }
         Ok(out)
@@ -775,7 +776,11 @@ impl Provider for KubernetesProvider {
                     .filter(|d| {
                         !matches!(d.change, ssa::DiffKind::NoChange | ssa::DiffKind::Skipped)
                     })
-                    .map(|d| d.id)
+                    // Name the edited fields, so drift says what changed.
+                    .map(|d| match d.fields.is_empty() {
+                        true => d.id,
+                        false => format!("{} ({})", d.id, d.fields.join(", ")),
+                    })
                     .collect();
                 (!ids.is_empty()).then_some((group, ids))
             })

@@ -86,6 +86,9 @@ pub struct ObjectDiff {
     /// Unified diff of the live object and the server's dry-run result
     /// (both stripped of bookkeeping); values of Secrets are masked.
     pub diff: String,
+    /// The fields that differ, as paths (`spec.replicas`,
+    /// `spec.template.spec.containers[node].env`); empty unless updated.
+    pub fields: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,30 +208,34 @@ impl Applier {
     /// A plan diff of one object: live vs. the server's dry-run result.
     pub async fn diff(&self, m: &Manifest) -> Result<ObjectDiff, SsaError> {
         let (live, would) = self.dry_run(m).await?;
-        let old = live
-            .map(|o| comparable(&to_value(&o), m.sensitive))
-            .unwrap_or_default();
-        let new = comparable(&to_value(&would), m.sensitive);
-        let change = if old.is_empty() {
-            DiffKind::Create
-        } else if old == new {
-            DiffKind::NoChange
-        } else {
-            DiffKind::Update
+        let old = live.map(|o| comparable_value(&to_value(&o), m.sensitive));
+        let new = comparable_value(&to_value(&would), m.sensitive);
+        let change = match &old {
+            None => DiffKind::Create,
+            Some(old) if *old == new => DiffKind::NoChange,
+            Some(_) => DiffKind::Update,
         };
-        let diff = if change == DiffKind::NoChange {
-            String::new()
-        } else {
-            similar::TextDiff::from_lines(&old, &new)
-                .unified_diff()
-                .context_radius(3)
-                .header("live", "planned")
-                .to_string()
+        let (diff, fields) = match (&old, change) {
+            (_, DiffKind::NoChange) => (String::new(), vec![]),
+            (old, _) => {
+                let old_text = old.as_ref().map(pretty).unwrap_or_default();
+                let diff = similar::TextDiff::from_lines(&old_text, &pretty(&new))
+                    .unified_diff()
+                    .context_radius(3)
+                    .header("live", "planned")
+                    .to_string();
+                let fields = old
+                    .as_ref()
+                    .map(|o| changed_fields(o, &new))
+                    .unwrap_or_default();
+                (diff, fields)
+            }
         };
         Ok(ObjectDiff {
             id: self.id(m),
             change,
             diff,
+            fields,
         })
     }
 
@@ -303,6 +310,81 @@ fn to_value(o: &DynamicObject) -> Value {
 /// (managedFields, resourceVersion, uid, timestamps, status) and with
 /// Secret values masked. Pretty JSON with sorted keys, one field per line.
 pub fn comparable(obj: &Value, sensitive: bool) -> String {
+    pretty(&comparable_value(obj, sensitive))
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// Paths of the fields that differ between two objects, in key order; list
+/// items that carry a `name` (containers, env,
+/// ports, volumes) are matched by it (`containers[node]`), other lists are
+/// named as a whole. At most [`MAX_FIELDS`] paths, then a count of the rest.
+pub fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_changes(old, new, String::new(), &mut out);
+    if out.len() > MAX_FIELDS {
+        let more = out.len() - MAX_FIELDS;
+        out.truncate(MAX_FIELDS);
+        out.push(format!("{more} more"));
+    }
+    out
+}
+
+const MAX_FIELDS: usize = 5;
+
+fn walk_changes(old: &Value, new: &Value, path: String, out: &mut Vec<String>) {
+    if old == new {
+        return;
+    }
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    let named = |v: &Value| -> Option<Vec<(String, Value)>> {
+        v.as_array()?
+            .iter()
+            .map(|i| Some((i.get("name")?.as_str()?.to_string(), i.clone())))
+            .collect()
+    };
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let (x, y) = (a.get(k), b.get(k));
+                match (x, y) {
+                    (Some(x), Some(y)) => walk_changes(x, y, join(k), out),
+                    _ if x != y => out.push(join(k)),
+                    _ => {}
+                }
+            }
+        }
+        (Value::Array(_), Value::Array(_)) => match (named(old), named(new)) {
+            (Some(a), Some(b)) => {
+                let names: BTreeSet<&String> = a.iter().chain(&b).map(|(n, _)| n).collect();
+                for n in names {
+                    let find = |l: &[(String, Value)]| {
+                        l.iter().find(|(m, _)| m == n).map(|(_, v)| v.clone())
+                    };
+                    let item = format!("{path}[{n}]");
+                    match (find(&a), find(&b)) {
+                        (Some(x), Some(y)) => walk_changes(&x, &y, item, out),
+                        _ => out.push(item),
+                    }
+                }
+            }
+            _ => out.push(path),
+        },
+        _ => out.push(path),
+    }
+}
+
+/// [`comparable`] as a value.
+pub fn comparable_value(obj: &Value, sensitive: bool) -> Value {
     let mut v = obj.clone();
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in [
@@ -331,7 +413,7 @@ pub fn comparable(obj: &Value, sensitive: bool) -> String {
             }
         }
     }
-    serde_json::to_string_pretty(&sorted(v)).unwrap_or_default() + "\n"
+    sorted(v)
 }
 
 /// Keys in sorted order at every level (whatever serde_json's map type is).
@@ -368,5 +450,39 @@ mod tests {
         assert!(s.contains("(sensitive, sha256 "));
         let plain = comparable(&obj, false);
         assert!(plain.contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn changed_fields_name_the_edited_paths() {
+        let live = json!({
+            "metadata": {"name": "rpc", "labels": {"a": "1"}},
+            "spec": {"replicas": 0, "template": {"spec": {"containers": [
+                {"name": "node", "image": "edited", "args": ["--x"],
+                 "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}
+            ]}}}
+        });
+        let planned = json!({
+            "metadata": {"name": "rpc", "labels": {"a": "1"}},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [
+                {"name": "node", "image": "polkadot", "args": ["--y"],
+                 "env": [{"name": "A", "value": "1"}]}
+            ]}}}
+        });
+        assert_eq!(
+            changed_fields(&live, &planned),
+            vec![
+                "spec.replicas",
+                "spec.template.spec.containers[node].args",
+                "spec.template.spec.containers[node].env[B]",
+                "spec.template.spec.containers[node].image",
+            ]
+        );
+        assert!(changed_fields(&live, &live).is_empty());
+        let many_old = json!({"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1, "g": 1});
+        let many_new = json!({"a": 2, "b": 2, "c": 2, "d": 2, "e": 2, "f": 2, "g": 2});
+        assert_eq!(
+            changed_fields(&many_old, &many_new),
+            vec!["a", "b", "c", "d", "e", "2 more"]
+        );
     }
 }
