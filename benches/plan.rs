@@ -1,5 +1,6 @@
 //! Planner benchmark: load, plan (fresh and converged) and render a network of
-//! 1,000 validators. Run with `cargo bench --bench plan`; prints medians.
+//! 1,000 validators, 100 parachains and 400 collators (the size the foundation
+//! asked for). Run with `cargo bench --bench plan`; prints medians.
 
 use paraform::chain::keys::derive_accounts;
 use paraform::observe::*;
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 
 const GROUPS: u32 = 10;
 const PER_GROUP: u32 = 100;
+const PARAS: u32 = 100;
+const COLLATORS_PER_PARA: u32 = 4;
 
 fn network_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -19,6 +22,25 @@ fn network_dir() -> tempfile::TempDir {
     for g in 0..GROUPS {
         toml.push_str(&format!(
             "\n[[relay.group]]\nname = \"val-{g}\"\nrole = \"validator\"\nreplicas = {PER_GROUP}\n"
+        ));
+    }
+    std::fs::create_dir_all(dir.path().join("specs")).expect("mkdir");
+    for p in 0..PARAS {
+        let id = 2000 + p;
+        // A stand-in raw spec: validate only reads its `para_id`.
+        std::fs::write(
+            dir.path().join(format!("specs/para-{id}.json")),
+            format!("{{\"para_id\": {id}}}"),
+        )
+        .expect("write spec");
+        // Half invulnerables (admin via the para's sudo), half candidates.
+        let mode = if p % 2 == 0 {
+            "invulnerable"
+        } else {
+            "candidate"
+        };
+        toml.push_str(&format!(
+            "\n[[parachain]]\nid = {id}\nchain_spec = \"specs/para-{id}.json\"\ncommand = \"polkadot-omni-node\"\nonboard = \"parachain\"\ngenesis = \"collator\"\n\n[[parachain.group]]\nname = \"para-{id}-collator\"\nrole = \"collator\"\nreplicas = {COLLATORS_PER_PARA}\ncollator = \"{mode}\"\n"
         ));
     }
     std::fs::write(dir.path().join("network.toml"), toml).expect("write");
@@ -46,11 +68,48 @@ fn converged(desired: &Desired) -> Observed {
                     ..Default::default()
                 },
             );
-            if let Some(a) = &n.account {
+            if let (Role::Validator, Some(a)) = (g.role, &n.account) {
                 validators.push(a.clone());
                 next_keys.insert(a.clone(), "0x00".to_string());
             }
         }
+    }
+    // Every para onboarded and producing; every managed collator funded on
+    // its para, keys set, in the collator set and authoring.
+    let mut paras = BTreeMap::new();
+    for (i, p) in desired.parachains.iter().enumerate() {
+        paras.insert(
+            p.id,
+            ParaState {
+                lifecycle: ParaLifecycle::Parachain,
+                head: Some(hash(i as u32)),
+                code_hash: Some(hash(0x10000 + i as u32)),
+                has_core: Some(true),
+            },
+        );
+        let mut view = ParachainState {
+            block_hash: hash(0x20000 + i as u32),
+            block_number: 500,
+            session_index: 50,
+            desired_candidates: Some(COLLATORS_PER_PARA),
+            ..Default::default()
+        };
+        for g in p.groups.iter().filter_map(|g| desired.group(g)) {
+            for n in &g.nodes {
+                let Some(a) = n.account.clone() else { continue };
+                let keys = format!("0x{}", hex::encode(a.0));
+                view.next_keys.insert(a.clone(), keys.clone());
+                view.queued.push(a.clone());
+                view.aura_authorities.push(keys);
+                view.balances.insert(a.clone(), desired.funding.amount);
+                match g.collator {
+                    Some(CollatorMode::Invulnerable) => view.invulnerables.push(a),
+                    Some(CollatorMode::Candidate) => view.candidates.push(a),
+                    _ => {}
+                }
+            }
+        }
+        o.parachains.insert(p.id, ParachainView::Live(view));
     }
     o.relay = ChainView::Live(ChainState {
         block_hash: HexHash("0x".to_string() + &"ab".repeat(32)),
@@ -64,13 +123,18 @@ fn converged(desired: &Desired) -> Observed {
         pending_retire: vec![],
         staking_validators: vec![],
         bonded: vec![],
-        paras: BTreeMap::new(),
+        paras,
         balances: BTreeMap::new(),
         existential_deposit: 1,
         sudo_key: None,
         ss58_prefix: 42,
+        hrmp: vec![],
     });
     o
+}
+
+fn hash(i: u32) -> HexHash {
+    HexHash(format!("0x{i:064x}"))
 }
 
 fn median<F: FnMut()>(runs: usize, mut f: F) -> Duration {
@@ -109,7 +173,17 @@ fn main() {
         let _ = paraform::render::text::render(&fresh_plan, paraform::render::Options::default());
     });
 
-    println!("network: {nodes} nodes in {} groups", desired.groups.len());
+    let collators = desired
+        .groups
+        .iter()
+        .filter(|g| g.role == Role::Collator)
+        .map(|g| g.nodes.len())
+        .sum::<usize>();
+    println!(
+        "network: {nodes} nodes in {} groups; {} parachains, {collators} collators",
+        desired.groups.len(),
+        desired.parachains.len()
+    );
     println!("load + validate + expand : {:>9.2?}", load);
     println!("derive {nodes} sr25519 accounts: {:>9.2?}", derive);
     println!(
@@ -123,4 +197,9 @@ fn main() {
         plan_live
     );
     println!("render text (fresh plan)  : {:>9.2?}", render);
+    assert!(
+        live_plan.steps.is_empty(),
+        "the converged world must plan nothing: {:?}",
+        live_plan.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+    );
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Pack a root filesystem directory as a single-layer docker-archive.
 
-    docker-archive.py <rootfs-dir> <repo:tag> <out.tar> <entrypoint> [arg...]
+    docker-archive.py [--user UID:GID] <rootfs-dir> <repo:tag> <out.tar> <entrypoint> [arg...]
 
 The archive (manifest.json, a config JSON, <sha>/layer.tar) is what
 `ctr -n k8s.io images import` loads: images without a registry. The layer is
@@ -37,7 +37,11 @@ def layer(rootfs: str) -> bytes:
 
 
 def main() -> None:
-    rootfs, ref, out, *entrypoint = sys.argv[1:]
+    args = sys.argv[1:]
+    user = None
+    if args[:1] == ["--user"]:
+        user, args = args[1], args[2:]
+    rootfs, ref, out, *entrypoint = args
     data = layer(rootfs)
     diff_id = hashlib.sha256(data).hexdigest()
     config = json.dumps(
@@ -49,6 +53,7 @@ def main() -> None:
                 "Entrypoint": entrypoint,
                 "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"],
                 "WorkingDir": "/",
+                **({"User": user} if user else {}),
             },
             "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]},
             "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "paraform scripts/docker-archive.py"}],

@@ -13,6 +13,10 @@
 #
 # Cache: ~/.cache/paraform/k8s/<version>/bin/{kube-apiserver,kube-controller-manager,etcd}.
 # Every process listens on 127.0.0.1 only and is stopped by the PID recorded in <run-dir>.
+# Exception: with PARAFORM_K8S_ADVERTISE_ADDRESS=<host address> (set by
+# scripts/kube-cluster.sh, whose pods must reach the API through the
+# `kubernetes` Service) the apiserver listens on every address, advertises
+# that one as the Service's endpoint and refuses anonymous requests.
 set -euo pipefail
 
 K8S_DEB_VERSION="${PARAFORM_K8S_DEB_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}"
@@ -21,6 +25,9 @@ CACHE="${PARAFORM_K8S_CACHE:-$HOME/.cache/paraform/k8s}"
 VDIR="$CACHE/$K8S_DEB_VERSION"
 BIN="$VDIR/bin"
 NICE="${PARAFORM_K8S_NICE:-nice -n 15}"
+SERVICE_CIDR=10.96.0.0/16
+# The `kubernetes` Service's ClusterIP: the first address of the range.
+KUBERNETES_SERVICE_IP=10.96.0.1
 
 log() { echo "kube-apiserver.sh: $*" >&2; }
 
@@ -180,7 +187,14 @@ start() {
     -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
   openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
     -keyout "$pki/apiserver.key" -out "$pki/apiserver.csr" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$pki/ext.cnf"
+  # With an advertised address (a cluster with pods, scripts/kube-cluster.sh),
+  # pods reach the apiserver through the `kubernetes` Service: its ClusterIP
+  # (the first of the service range) and its DNS names are in the cert too.
+  local adv="${PARAFORM_K8S_ADVERTISE_ADDRESS:-}" san="IP:127.0.0.1,DNS:localhost"
+  if [[ -n "$adv" ]]; then
+    san="$san,IP:$adv,IP:$KUBERNETES_SERVICE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  fi
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" >"$pki/ext.cnf"
   openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
     -CAcreateserial -days 3650 -extfile "$pki/ext.cnf" -out "$pki/apiserver.crt" 2>/dev/null
   # The apiserver's client cert towards kubelets (logs, exec, port-forward);
@@ -206,9 +220,18 @@ start() {
     >"$run/etcd.log" 2>&1 &
   echo $! >"$run/etcd.pid"
 
+  # Loopback only, with no endpoints for the `kubernetes` Service, unless an
+  # address is advertised: then the apiserver listens on every address
+  # (loopback for the kubeconfig, the advertised one for the Service's
+  # endpoint, which may not be a loopback address) and refuses anonymous
+  # requests; the lease reconciler writes the endpoint.
+  local listen=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none)
+  if [[ -n "$adv" ]]; then
+    listen=(--bind-address 0.0.0.0 --advertise-address "$adv" --endpoint-reconciler-type lease --anonymous-auth=false)
+  fi
   "$BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$etcd_client" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
+    "${listen[@]}" \
     --secure-port "$api" --insecure-port 0 \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/ca.crt" \
@@ -221,9 +244,8 @@ start() {
     --service-account-signing-key-file "$pki/sa.key" \
     --service-account-issuer https://kubernetes.default.svc \
     --api-audiences https://kubernetes.default.svc \
-    --service-cluster-ip-range 10.96.0.0/16 \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
     --service-node-port-range 30000-32767 \
-    --endpoint-reconciler-type none \
     --enable-priority-and-fairness=false \
     --cert-dir "$pki" \
     >"$run/apiserver.log" 2>&1 &

@@ -12,6 +12,7 @@
 #   scripts/kube-cluster.sh start <run-dir> [--owner-pid PID]
 #   scripts/kube-cluster.sh stop <run-dir>
 #   scripts/kube-cluster.sh images                  # print the image refs it imports
+#   scripts/kube-cluster.sh load <run-dir> <image.tar>  # import another image (e.g. paraform's)
 #
 # Needs root (containerd, netns, bridge). One cluster per host at a time: the
 # bridge, /run/containerd and the host sysctls are host-global. `stop` stops
@@ -264,9 +265,24 @@ start() {
 
   # With a kubelet, the node lifecycle controller lifts the `not-ready`
   # taint kubelet registers with (and marks pods of a lost node).
+  # Pods (paraform's drift job) reach the API through the `kubernetes`
+  # Service: the apiserver advertises the node's address as its endpoint
+  # and kube-proxy routes the ClusterIP there.
+  local ip
+  ip=$(node_ip)
   PARAFORM_K8S_CONTROLLERS='*,-nodeipam,-csrsigning,-bootstrapsigner,-tokencleaner' \
-    "$APISERVER_SH" start "$run"
+    PARAFORM_K8S_ADVERTISE_ADDRESS="$ip" "$APISERVER_SH" start "$run"
   local pki="$run/pki"
+  # A reused run dir keeps etcd, and with it the `kubernetes` Endpoints of
+  # the previous apiserver port, which the lease reconciler does not
+  # correct for the same address: drop it, the reconciler writes it anew.
+  local api_port
+  api_port=$(grep -o 'server: https://127.0.0.1:[0-9]*' "$run/kubeconfig" | grep -o '[0-9]*$')
+  if ! KUBECONFIG="$run/kubeconfig" kubectl get endpoints kubernetes -n default \
+    -o jsonpath='{.subsets[0].ports[0].port}' 2>/dev/null | grep -qx "$api_port"; then
+    KUBECONFIG="$run/kubeconfig" kubectl delete endpoints kubernetes -n default --ignore-not-found >/dev/null 2>&1 || true
+  fi
+  wait_for 30 "the kubernetes Service's endpoint" bash -c "KUBECONFIG='$run/kubeconfig' kubectl get endpoints kubernetes -n default -o jsonpath='{.subsets[0].ports[0].port}' | grep -qx '$api_port'"
 
   # containerd: root, state and sockets in the run dir.
   local cd="$run/containerd"
@@ -298,6 +314,9 @@ state = "$cd/state"
     bin_dir = "/usr/lib/cni"
     conf_dir = "$run/cni/net.d"
 EOF
+  # The default route through the bridge: without it a pod reaches only
+  # the pod network, not ClusterIPs (kube-proxy DNATs them on the host),
+  # e.g. the `kubernetes` Service that in-cluster clients use.
   cat >"$run/cni/net.d/10-paraform.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -305,6 +324,7 @@ EOF
   "plugins": [
     {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$DNS_IP"}]],
+              "routes": [{"dst": "0.0.0.0/0"}],
               "dataDir": "$run/cni/ipam"}}
   ]
 }
@@ -330,8 +350,7 @@ EOF
 
   # kubelet: CRI over containerd's socket, cgroupfs (cgroup v1), no QoS
   # cgroup hierarchy, relaxed eviction, client-cert auth from the apiserver.
-  local ip kport
-  ip=$(node_ip)
+  local kport
   kport=$(free_port)
   mkdir -p "$run/kubelet"
   "$BIN/kubelet" \
@@ -480,13 +499,23 @@ stop() {
   [[ -n "${PARAFORM_K8S_FROM_WATCHER:-}" ]] || kill_pidfile "$run/cluster-watcher.pid"
 }
 
+# Import an image archive (docker-archive, e.g. scripts/paraform-image.sh's)
+# into a running cluster's containerd, where kubelet finds it.
+load() {
+  local run="${1:?usage: load <run-dir> <image.tar>}" tar="${2:?usage: load <run-dir> <image.tar>}"
+  local sock="$run/containerd/containerd.sock"
+  [[ -S "$sock" ]] || { log "no containerd socket in $run (cluster not started?)"; return 1; }
+  ctr --address "$sock" -n k8s.io images import "$tar" >/dev/null
+}
+
 case "${1:-}" in
 install) do_install ;;
+load) load "${2:-}" "${3:-}" ;;
 start) start "${2:-}" "${3:-}" "${4:-}" ;;
 stop) stop "${2:-}" ;;
 images) echo "$PAUSE_REF $(polkadot_ref)" ;;
 *)
-  echo "usage: $0 install | start <run-dir> [--owner-pid PID] | stop <run-dir> | images" >&2
+  echo "usage: $0 install | start <run-dir> [--owner-pid PID] | stop <run-dir> | images | load <run-dir> <image.tar>" >&2
   exit 2
   ;;
 esac

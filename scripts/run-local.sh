@@ -7,6 +7,8 @@
 #   scripts/run-local.sh local-para   networks/local-para: relay (Alice, Bob) + para
 #                                     2000 (penpal): a genesis collator (--alice) and
 #                                     2 collators paraform funds, keys and registers
+#   scripts/run-local.sh local-paras  networks/local-paras: relay + paras 2000 and 2001
+#                                     (penpal) with an HRMP channel each way
 # Further arguments go to `paraform apply`.
 #
 # Binaries: $POLKADOT_BIN / $POLKADOT_OMNI_NODE_BIN, else on PATH, else the
@@ -38,6 +40,13 @@ if grep -q 'polkadot-omni-node' networks/"$net"/*.toml; then
       [ -n "$assets" ] && [ -f "$assets/$(basename "$spec")" ] \
         || { echo "no $(basename "$spec"): provide ../shared/bin/omni-node-*.tar.xz or copy it to networks/$net/$spec" >&2; exit 1; }
       cp "$assets/$(basename "$spec")" "networks/$net/$spec"
+      # The archive's penpal-2001 spec says para_id 2001 but its genesis
+      # (the `development` preset) has ParachainInfo.ParachainId = 2000, so
+      # its collator would run as para 2000 (`paraform validate` refuses
+      # it). Put the spec's own id into the genesis of the copy.
+      id="$(basename "$spec" | sed -E 's/penpal-([0-9]+)-.*/\1/')"
+      le="$(printf '%08x' "$id" | sed -E 's/(..)(..)(..)(..)/\4\3\2\1/')"
+      sed -i -E "s/(\"0x0d715f2646c8f85767b5d2764bb2782604a74d81251e398fd8a0a4d55023bb3f\": *\")0x[0-9a-f]{8}/\10x$le/" "networks/$net/$spec"
     fi
   done
 fi
@@ -45,6 +54,18 @@ export PARAFORM_SUDO_SURI="${PARAFORM_SUDO_SURI:-//Alice}"
 export PARAFORM_DERIVATION_ROOT="${PARAFORM_DERIVATION_ROOT:-//paraform-local}"
 
 cargo run --release -- apply "networks/$net" --auto-approve "$@"
+
+# HRMP channels can be opened once both paras are registered (two sessions
+# after onboarding): until then the plan shows them pending ("opened by a
+# later plan"). Apply again until no channel waits for that.
+if grep -q '^\[\[hrmp\]\]' networks/"$net"/*.toml; then
+  for _ in $(seq 1 30); do
+    { cargo run --release -q -- plan "networks/$net" || true; } | grep -q 'opened by a later plan' || break
+    echo "waiting for the paras to be registered before opening HRMP channels…"
+    sleep 20
+    cargo run --release -q -- apply "networks/$net" --auto-approve "$@"
+  done
+fi
 
 cat <<MSG
 

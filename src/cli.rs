@@ -44,8 +44,10 @@ pub struct Cli {
     /// Kubernetes networks: the kubeconfig context to use.
     #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
     pub context: Option<String>,
-    /// Kubernetes networks: paraform runs inside the cluster; reach node
-    /// RPCs through Service DNS instead of port-forwards.
+    /// Kubernetes networks: paraform runs inside the cluster (a pod): the
+    /// API through the pod's service account (unless --kubeconfig or
+    /// --context is given), node RPCs through Service DNS instead of
+    /// port-forwards.
     #[arg(long, global = true, help_heading = "Kubernetes")]
     pub in_cluster: bool,
     /// Kubernetes networks: a node is ready when its pod is (its readiness

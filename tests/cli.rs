@@ -561,6 +561,7 @@ fn in_sync_observed() -> Observed {
             existential_deposit: 1_000_000_000,
             sudo_key: None,
             ss58_prefix: 42,
+            hrmp: vec![],
         }),
         parachains: BTreeMap::new(),
     }
@@ -699,4 +700,67 @@ users:
         );
         assert_eq!(err.matches("Connect").count(), 1, "reported once: {err}");
     }
+}
+
+/// `--in-cluster` uses the pod's service account only: outside a pod it is
+/// one clear error saying what it needs, and a kubeconfig in the
+/// environment (one baked into an image) is not used instead.
+#[test]
+fn in_cluster_outside_a_pod_never_falls_back_to_a_kubeconfig() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = tmp.path().join("net");
+    std::fs::create_dir_all(&net).unwrap();
+    std::fs::write(
+        net.join("network.toml"),
+        r#"
+[network]
+name = "inpod"
+provider = "kubernetes"
+namespace = "inpod"
+
+[relay]
+chain = "rococo-local"
+image = "docker.io/parity/polkadot:stable2509"
+
+[[relay.group]]
+name = "rpc"
+role = "rpc"
+"#,
+    )
+    .unwrap();
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        r#"apiVersion: v1
+kind: Config
+clusters:
+- name: elsewhere
+  cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}
+contexts:
+- name: elsewhere
+  context: {cluster: elsewhere, user: ci}
+current-context: elsewhere
+users:
+- name: ci
+  user: {token: not-a-real-token}
+"#,
+    )
+    .unwrap();
+    let out = paraform()
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .args(["--in-cluster", "drift"])
+        .arg(&net)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty(), "{}", stdout_of(&out));
+    assert!(
+        err.contains("--in-cluster") && err.contains("service account"),
+        "{err}"
+    );
+    assert!(!err.contains("127.0.0.1:9"), "used the kubeconfig: {err}");
 }

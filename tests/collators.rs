@@ -37,60 +37,37 @@ use paraform::chain::read;
 use paraform::observe::model::ParaLifecycle;
 use paraform::spec::ids::{AccountId, ParaId};
 use secrecy::SecretString;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 const ROOT: &str = "//paraform-collators";
 const PARA: ParaId = ParaId(2000);
 const SPEC: &str = "penpal-2000-rococo-local.json";
 
-/// A base whose block of 50 loopback ports is free now.
-fn free_base() -> u16 {
-    let start = 20000 + (std::process::id() % 200) as u16 * 50;
-    for i in 0..200u16 {
-        let base = 20000 + (start - 20000 + i * 50) % 12000;
-        if (base..base + 50).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no free block of 50 loopback ports between 20000 and 32000");
-}
-
 struct Net {
-    dir: tempfile::TempDir,
-    port_base: u16,
-    polkadot: PathBuf,
+    net: support::NetDir,
     omni_node: PathBuf,
 }
 
 impl Net {
     fn new() -> Self {
-        let polkadot = support::polkadot_bin();
-        let omni_node = support::omni_node_bin();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("networks/local-para");
-        let dst = dir.path().join("net");
-        std::fs::create_dir_all(dst.join("specs")).expect("mkdir");
-        for e in std::fs::read_dir(&src).expect("networks/local-para") {
-            let e = e.expect("entry");
-            if e.path().extension().is_some_and(|x| x == "toml") {
-                std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy");
-            }
-        }
-        std::fs::copy(support::penpal_file(SPEC), dst.join("specs").join(SPEC))
-            .expect("copy the penpal spec");
+        let net =
+            support::NetDir::copy("local-para", |p| p.extension().is_some_and(|x| x == "toml"));
+        std::fs::create_dir_all(net.net().join("specs")).expect("mkdir");
+        std::fs::copy(
+            support::penpal_file(SPEC),
+            net.net().join("specs").join(SPEC),
+        )
+        .expect("copy the penpal spec");
         Net {
-            dir,
-            port_base: free_base(),
-            polkadot,
-            omni_node,
+            net,
+            omni_node: support::omni_node_bin(),
         }
     }
 
     fn root(&self) -> PathBuf {
-        self.dir.path().join(".paraform/local-para")
+        self.net.path().join(".paraform/local-para")
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -101,21 +78,12 @@ impl Net {
     /// (`<step>/submitted`: right after the extrinsic was sent and journaled).
     fn run_crashing(&self, args: &[&str], crash: Option<&str>) -> Output {
         let t = Instant::now();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_paraform"));
+        let mut cmd = self.net.paraform(ROOT, args);
         if let Some(c) = crash {
             cmd.env("PARAFORM_TEST_CRASH_AFTER", c);
         }
         let out = cmd
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("PARAFORM_DIR", self.dir.path().join(".paraform"))
-            .env("PARAFORM_LOCAL_PORT_BASE", self.port_base.to_string())
-            .env("POLKADOT_BIN", &self.polkadot)
             .env("POLKADOT_OMNI_NODE_BIN", &self.omni_node)
-            .env("PARAFORM_SUDO_SURI", "//Alice")
-            .env("PARAFORM_DERIVATION_ROOT", ROOT)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
             .output()
             .expect("run paraform");
         eprintln!(

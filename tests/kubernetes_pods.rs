@@ -12,19 +12,24 @@
 //!
 //!     KUBECONFIG=~/.kube/config cargo test --test kubernetes_pods -- --ignored cluster
 
+#[path = "kubernetes/drift_job.rs"]
+mod drift_job;
 #[path = "kubernetes/pods.rs"]
 mod pods;
 #[allow(dead_code)]
 mod support;
 
+// `then`: a follow-up step on the scenario's converged network (one
+// network serves several checks: pods are the expensive part).
 macro_rules! scenario {
-    ($name:ident $(, ignore = $why:literal)?) => {
+    ($name:ident $(, then = $then:path)? $(, ignore = $why:literal)?) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             $(#[ignore = $why])?
             async fn local_cluster() {
                 let env = crate::pods::PodEnv::local(stringify!($name)).await;
                 crate::pods::$name(&env).await;
+                $($then(&env).await;)?
                 env.cleanup().await;
             }
 
@@ -33,13 +38,18 @@ macro_rules! scenario {
             async fn cluster() {
                 let env = crate::pods::PodEnv::cluster(stringify!($name)).await;
                 crate::pods::$name(&env).await;
+                $($then(&env).await;)?
                 env.cleanup().await;
             }
         }
     };
 }
 
-scenario!(genesis_validators_produce_and_finalize);
+// Then paraform's drift CronJob runs in the cluster against that network.
+scenario!(
+    genesis_validators_produce_and_finalize,
+    then = crate::drift_job::drift_cronjob_in_cluster
+);
 // Written against the same harness but not yet run to completion here (the
 // machine was saturated when it landed): run it with
 // `cargo test --test kubernetes_pods -- --ignored registered_validators_converge::local_cluster`.

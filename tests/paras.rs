@@ -18,7 +18,11 @@
 //! - 2102, a parathread from a raw spec whose code is not wasm at all.
 //!   Measured: rejected by the PVF pre-check and removed within a session.
 //!
-//! Takes ~4 min (network start + two sessions of 60 s each).
+//! Between onboarding and offboarding, HRMP channels between 2100 and 2101
+//! are planned from the live relay and opened both ways (open at the next
+//! session change), then one direction is dropped.
+//!
+//! Takes ~4.5 min (network start + three sessions of 60 s each).
 
 mod support;
 
@@ -26,12 +30,16 @@ use paraform::apply::live::LiveChain;
 use paraform::apply::{ApplyReport, ExecOptions, Executor, Journal, Progress, StepResult};
 use paraform::chain::read::{observe_relay, observe_relay_detailed};
 use paraform::chain::{ChainClient, ConnectOptions};
-use paraform::observe::model::{ObservedWorkload, ParaLifecycle};
+use paraform::observe::model::{ChainView, ChannelState, ObservedWorkload, ParaLifecycle};
+use paraform::observe::Observed;
 use paraform::plan::{Action, Plan, Step, StepId, StepKind};
 use paraform::provider::{Provider, ProviderError, WorkloadRequest};
 use paraform::spec::ids::{AccountId, ChainSide, GroupName, NetworkName, NodeName, ParaId};
-use paraform::spec::model::{Desired, GenesisSource, OnboardMode, Role};
+use paraform::spec::model::{
+    ChainRef, ChannelId, Desired, GenesisSource, HrmpChannel, OnboardMode, Parachain, Role,
+};
 use paraform::spec::workload::WorkloadSpec;
+use paraform::spec::{DEFAULT_MAX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE};
 use paraform::state::local::LocalStateStore;
 use paraform::state::StateStore;
 use secrecy::SecretString;
@@ -177,7 +185,6 @@ fn step(id: StepId, action: Action, kind: StepKind) -> Step {
         reason: "test".into(),
         depends_on: vec![],
         eta: None,
-        known_after_apply: vec![],
     }
 }
 
@@ -225,6 +232,143 @@ async fn apply(
     }
     eprintln!("  apply took {:.1}s", t.elapsed().as_secs_f32());
     r
+}
+
+/// `d` with paras 2100 and 2101 declared and `channels` as `[[hrmp]]`.
+fn with_hrmp(d: &Desired, channels: &[(ParaId, ParaId)]) -> Desired {
+    let mut d = d.clone();
+    for id in [TINY, RELAY_AS_PARA] {
+        d.parachains.push(Parachain {
+            id,
+            chain: ChainRef::Spec {
+                path: "unused.json".into(),
+            },
+            command: "unused".into(),
+            image: None,
+            onboard: OnboardMode::Parachain,
+            genesis: GenesisSource::Collator,
+            groups: vec![],
+        });
+    }
+    d.hrmp = channels
+        .iter()
+        .map(|(sender, recipient)| HrmpChannel {
+            id: ChannelId {
+                sender: *sender,
+                recipient: *recipient,
+            },
+            max_capacity: DEFAULT_MAX_CAPACITY,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        })
+        .collect();
+    d
+}
+
+/// The HRMP part of a plan made against the live relay.
+async fn hrmp_plan(d: &Desired, client: &ChainClient) -> Plan {
+    let mut observed = Observed::empty();
+    observed.relay = ChainView::Live(observe_relay(client, &[]).await.unwrap());
+    let full = paraform::plan::plan(d, &observed);
+    // (Without workloads in `observed`, the planner also plans the nodes
+    // and gates every chain step on them: keep the HRMP steps only.)
+    let mut p = plan(
+        full.steps
+            .into_iter()
+            .filter(|s| s.id.as_str().starts_with("hrmp."))
+            .map(|mut s| {
+                s.depends_on.retain(|d| d.as_str().starts_with("hrmp."));
+                s
+            })
+            .collect(),
+    );
+    p.pending = full
+        .pending
+        .into_iter()
+        .filter(|p| p.subject.starts_with("hrmp"))
+        .collect();
+    p
+}
+
+async fn channels(client: &ChainClient) -> BTreeMap<String, ChannelState> {
+    let s = observe_relay(client, &[]).await.unwrap();
+    s.hrmp.iter().map(|c| (c.id.to_string(), c.state)).collect()
+}
+
+async fn hrmp_between(
+    d: &Desired,
+    client: &ChainClient,
+    chain: &LiveChain,
+    provider: &dyn Provider,
+    store: &LocalStateStore,
+    alice: &AccountId,
+) {
+    let open = ChannelState::Open {
+        max_capacity: DEFAULT_MAX_CAPACITY,
+        max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+    };
+    let both = with_hrmp(d, &[(TINY, RELAY_AS_PARA), (RELAY_AS_PARA, TINY)]);
+    let p = hrmp_plan(&both, client).await;
+    let ids: Vec<&str> = p.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, vec!["hrmp.2100-2101.open", "hrmp.2101-2100.open"]);
+    eprintln!("apply hrmp 1: open {ids:?}");
+    let r = apply(&p, &both, provider, chain, store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    let requested = channels(client).await;
+    assert!(
+        requested.values().all(|s| *s != ChannelState::Closing) && requested.len() == 2,
+        "{requested:?}"
+    );
+    // Requested, not drift: a re-plan submits nothing.
+    let again = hrmp_plan(&both, client).await;
+    assert!(again.steps.is_empty(), "{:?}", again.steps);
+
+    let t = Instant::now();
+    let deadline = t + Duration::from_secs(150);
+    loop {
+        let now = channels(client).await;
+        if now.values().all(|s| *s == open) && now.len() == 2 {
+            eprintln!(
+                "  both channels open {:.0}s after the request",
+                t.elapsed().as_secs_f32()
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "channels after 150 s: {now:?}");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    assert!(hrmp_plan(&both, client).await.is_empty(), "converged");
+
+    // Drop 2100 -> 2101.
+    let one = with_hrmp(d, &[(RELAY_AS_PARA, TINY)]);
+    let p = hrmp_plan(&one, client).await;
+    let ids: Vec<&str> = p.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, vec!["hrmp.2100.clean"]);
+    let (_, det) = observe_relay_detailed(client, std::slice::from_ref(alice))
+        .await
+        .unwrap();
+    let nonce = sudo_nonce(&det, alice);
+    let r = apply(&p, &one, provider, chain, store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    let now = channels(client).await;
+    assert!(!now.contains_key("2100->2101"), "{now:?}");
+    assert!(
+        matches!(
+            now.get("2101->2100"),
+            Some(ChannelState::Requested) | Some(ChannelState::Open { .. })
+        ),
+        "{now:?}"
+    );
+    // Re-running the same plan finds it done and sends nothing.
+    let r = apply(&p, &one, provider, chain, store).await;
+    assert!(r.ok(), "{:?}", r.failures);
+    let (_, det) = observe_relay_detailed(client, std::slice::from_ref(alice))
+        .await
+        .unwrap();
+    assert_eq!(
+        sudo_nonce(&det, alice),
+        nonce + 1,
+        "one extrinsic for the clean"
+    );
 }
 
 fn sudo_nonce(d: &paraform::chain::read::RelayDetails, alice: &AccountId) -> u32 {
@@ -458,6 +602,12 @@ async fn executor_onboards_and_offboards_paras_on_a_real_relay() {
         "Paras.Heads holds the exported genesis head"
     );
     assert_eq!(s.paras[&TINY].has_core, Some(true));
+
+    // 5b. HRMP, planned by the planner from the live relay and carried out
+    // by the executor: open both ways, see them open at the session change,
+    // then drop one direction (the relay's root cleans the para's channels
+    // and requests the other again, in one extrinsic).
+    hrmp_between(&d, &client, &chain, provider.as_ref(), &store, &alice).await;
 
     // 6. Offboard both parachains and the para that is gone.
     eprintln!("apply 5: offboard {TINY}, {RELAY_AS_PARA}, {JUNK}");

@@ -59,7 +59,6 @@ fn step(id: &str, action: Action, kind: StepKind, reason: &str, deps: &[&str]) -
         reason: reason.into(),
         depends_on: deps.iter().map(|d| StepId((*d).into())).collect(),
         eta: None,
-        known_after_apply: vec![],
     }
 }
 
@@ -98,7 +97,7 @@ fn live_fingerprint() -> Fingerprint {
 fn fresh_plan() -> Plan {
     let va = nodes("validator-a", 2);
     let (s0, s1) = (dev("dave"), dev("eve"));
-    let mut keys0 = step(
+    let keys0 = step(
         "keys.validator-a-0",
         Action::Create,
         StepKind::SetKeys {
@@ -108,8 +107,7 @@ fn fresh_plan() -> Plan {
         "no session keys in Session.NextKeys",
         &["health.validator-a", "fund.accounts"],
     );
-    keys0.known_after_apply = vec!["keys".into(), "proof".into()];
-    let mut keys1 = step(
+    let keys1 = step(
         "keys.validator-a-1",
         Action::Create,
         StepKind::SetKeys {
@@ -119,7 +117,6 @@ fn fresh_plan() -> Plan {
         "no session keys in Session.NextKeys",
         &["health.validator-a", "fund.accounts"],
     );
-    keys1.known_after_apply = vec!["keys".into(), "proof".into()];
     let mut register = step(
         "validators.register",
         Action::Create,
@@ -143,7 +140,7 @@ fn fresh_plan() -> Plan {
         session: None,
         text: "effective 2 sessions after apply".into(),
     });
-    let mut onboard = step(
+    let onboard = step(
         "para.2000.onboard",
         Action::Create,
         StepKind::OnboardPara {
@@ -154,7 +151,6 @@ fn fresh_plan() -> Plan {
         "para 2000 is not registered",
         &["health.collator"],
     );
-    onboard.known_after_apply = vec!["genesis_head".into(), "validation_code".into()];
     let mut collator = spec(
         "collator",
         Role::Collator,
@@ -290,7 +286,7 @@ fn update_plan() -> Plan {
         "parity/polkadot:stable2509",
     );
     to.flags.push("--max-runtime-instances=16".into());
-    let mut keys = step(
+    let keys = step(
         "keys.validator-a-2",
         Action::Create,
         StepKind::SetKeys {
@@ -300,7 +296,6 @@ fn update_plan() -> Plan {
         "no session keys in Session.NextKeys",
         &["workload.validator-a"],
     );
-    keys.known_after_apply = vec!["keys".into(), "proof".into()];
     plan(
         vec![
             step(
@@ -516,10 +511,7 @@ fn text_members_show_ss58_addresses() {
     let dave = dev("dave").to_string();
     assert!(dave.starts_with('5'), "{dave}");
     assert!(t.contains(&format!("validator-a-0  {dave}")), "{t}");
-    assert!(
-        t.contains("keys  = (known after apply)") || t.contains("keys      = (known after apply)"),
-        "{t}"
-    );
+    assert!(t.contains("session_keys = (known after apply)"), "{t}");
     assert!(t.contains("ValidatorManager.register_validators"), "{t}");
 }
 
@@ -609,7 +601,7 @@ fn huge_plan(validators: u32) -> Plan {
     let alice = dev("alice");
     let steps = (0..validators)
         .map(|i| {
-            let mut s = step(
+            step(
                 &format!("keys.validator-{i}"),
                 Action::Create,
                 StepKind::SetKeys {
@@ -618,9 +610,7 @@ fn huge_plan(validators: u32) -> Plan {
                 },
                 "no session keys in Session.NextKeys",
                 &["health.validator"],
-            );
-            s.known_after_apply = vec!["keys".into(), "proof".into()];
-            s
+            )
         })
         .collect();
     plan(steps, vec![], vec![], live_fingerprint())

@@ -68,13 +68,13 @@ impl<'a> Journal<'a> {
         &self,
         step: &StepId,
         intent: &str,
-        key: &str,
+        key: crate::plan::Resolved,
         value: String,
     ) -> Result<(), StateError> {
         self.update(|s| {
             s.entry_mut(step, intent)
                 .resolved
-                .insert(key.to_string(), value);
+                .insert(key.as_str().to_string(), value);
         })
         .await
     }

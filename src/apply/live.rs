@@ -12,11 +12,11 @@ use super::ops::{ChainOps, Intent, Landing, OpError, SignerRole};
 use crate::chain::client::{ChainClient, ConnectOptions};
 use crate::chain::keys;
 use crate::chain::node_rpc::{self, GeneratedKeys, NodeRpc, ParaGenesis};
+use crate::chain::read;
 use crate::chain::read::RelayDetails;
 use crate::chain::submit::{
     self, Recorder, SubmissionRecord, SubmissionStatus, SubmitOptions, Target,
 };
-use crate::chain::{calls, read};
 use crate::observe::model::{ChainState, ParachainState};
 use crate::provider::Provider;
 use crate::spec::ids::{AccountId, ChainSide, NodeName, ParaId};
@@ -243,44 +243,6 @@ impl LiveChain {
     }
 }
 
-fn call_of(intent: &Intent) -> Result<calls::Call, OpError> {
-    Ok(match intent {
-        Intent::Fund(t) => calls::fund(t)?,
-        Intent::SetKeys { keys, proof } => calls::set_keys(keys, proof),
-        Intent::RegisterValidators(v) => calls::sudo(calls::register_validators(v)),
-        Intent::DeregisterValidators(v) => calls::sudo(calls::deregister_validators(v)),
-        Intent::OnboardPara {
-            para,
-            kind,
-            genesis_head,
-            validation_code,
-        } => calls::sudo(calls::sudo_schedule_para_initialize(
-            *para,
-            genesis_head,
-            validation_code,
-            *kind,
-        )),
-        Intent::AssignCore { para, core } => {
-            let mut inner = Vec::new();
-            if let Some(n) = core.set_cores {
-                inner.push(calls::set_coretime_cores(n));
-            }
-            inner.push(calls::assign_core(core.core, core.begin, *para));
-            calls::sudo(calls::one_or_batch(inner)?)
-        }
-        Intent::OffboardPara(para) => calls::sudo(calls::sudo_schedule_para_cleanup(*para)),
-        Intent::AddInvulnerables { who, .. } => calls::sudo(calls::one_or_batch(
-            who.iter().map(calls::add_invulnerable).collect(),
-        )?),
-        Intent::RemoveInvulnerables { who, .. } => calls::sudo(calls::one_or_batch(
-            who.iter().map(calls::remove_invulnerable).collect(),
-        )?),
-        Intent::RegisterCandidate { .. } => calls::register_as_candidate(),
-        Intent::FundPara { transfers, .. } => calls::fund(transfers)?,
-        Intent::SetParaKeys { keys, proof, .. } => calls::set_keys(keys, proof),
-    })
-}
-
 #[async_trait::async_trait]
 impl ChainOps for LiveChain {
     async fn relay(&self, accounts: &[AccountId]) -> Result<ChainState, OpError> {
@@ -367,7 +329,7 @@ impl ChainOps for LiveChain {
         recorder: &dyn Recorder,
     ) -> Result<(), OpError> {
         let pair = self.keypair(signer)?;
-        let call = call_of(intent)?;
+        let call = intent.call()?;
         let chain = intent.chain();
         let c = self.client_for(chain).await?;
         let target = Target {

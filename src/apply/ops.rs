@@ -2,15 +2,16 @@
 //! implementation ([`super::live::LiveChain`]) talks to real nodes through
 //! `src/chain`; tests use an in-memory double to inject failures.
 
-use crate::chain::calls::ParaKind;
 use crate::chain::error::ChainError;
 use crate::chain::node_rpc::{GeneratedKeys, ParaGenesis};
 use crate::chain::read::RelayDetails;
 use crate::chain::submit::{Recorder, SubmissionRecord};
 use crate::observe::model::{ChainState, ParachainState};
 use crate::provider::ProviderError;
-use crate::spec::ids::{AccountId, Balance, ChainSide, NodeName, ParaId};
+use crate::spec::ids::{AccountId, NodeName, ParaId};
 use crate::state::StateError;
+
+pub use crate::chain::intent::{CoreAssignment, Intent};
 
 /// Who signs a transaction. Secrets are resolved by the implementation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,114 +24,6 @@ pub enum SignerRole {
     Collator(NodeName),
     /// A built-in dev account (`alice` → `//Alice`), for dev-key nodes.
     Dev(String),
-}
-
-/// The core a parachain is given when it is onboarded: rococo-like runtimes
-/// never assign one by themselves (docs/chain.md).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CoreAssignment {
-    pub core: u16,
-    /// Relay block from which the core is the para's.
-    pub begin: u32,
-    /// `Configuration.set_coretime_cores(n)` first, when the core does not exist yet.
-    pub set_cores: Option<u32>,
-}
-
-/// One chain change, as submitted (one extrinsic).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Intent {
-    /// `Utility.batch_all(Balances.transfer_keep_alive …)` from the sudo account.
-    Fund(Vec<(AccountId, Balance)>),
-    /// `Session.set_keys(keys, proof)` signed by the stash.
-    SetKeys { keys: Vec<u8>, proof: Vec<u8> },
-    /// `Sudo.sudo(ValidatorManager.register_validators(stashes))`.
-    RegisterValidators(Vec<AccountId>),
-    /// `Sudo.sudo(ValidatorManager.deregister_validators(stashes))`.
-    DeregisterValidators(Vec<AccountId>),
-    /// `Sudo.sudo(ParasSudoWrapper.sudo_schedule_para_initialize(para, genesis))`
-    /// on the relay. (polkadot 1.25's rococo also gives a parachain a core
-    /// there; where a runtime does not, [`Intent::AssignCore`] follows.)
-    OnboardPara {
-        para: ParaId,
-        kind: ParaKind,
-        genesis_head: Vec<u8>,
-        validation_code: Vec<u8>,
-    },
-    /// `Sudo.sudo([Utility.batch_all(Configuration.set_coretime_cores,]
-    /// Coretime.assign_core))` on the relay.
-    AssignCore { para: ParaId, core: CoreAssignment },
-    /// `Sudo.sudo(ParasSudoWrapper.sudo_schedule_para_cleanup(para))` on the relay.
-    OffboardPara(ParaId),
-    /// `Sudo.sudo(Utility.batch_all(CollatorSelection.add_invulnerable …))` on the para.
-    AddInvulnerables { para: ParaId, who: Vec<AccountId> },
-    /// `Sudo.sudo(Utility.batch_all(CollatorSelection.remove_invulnerable …))` on the para.
-    RemoveInvulnerables { para: ParaId, who: Vec<AccountId> },
-    /// `CollatorSelection.register_as_candidate()` on the para, signed by the collator.
-    RegisterCandidate { para: ParaId },
-    /// [`Intent::Fund`] on the para.
-    FundPara {
-        para: ParaId,
-        transfers: Vec<(AccountId, Balance)>,
-    },
-    /// `Session.set_keys(keys, proof)` on the para, signed by the collator.
-    SetParaKeys {
-        para: ParaId,
-        keys: Vec<u8>,
-        proof: Vec<u8>,
-    },
-}
-
-impl Intent {
-    pub fn describe(&self) -> String {
-        match self {
-            Intent::Fund(t) => format!("fund {} account(s)", t.len()),
-            Intent::SetKeys { .. } => "Session.set_keys".into(),
-            Intent::RegisterValidators(v) => format!("register {} validator(s)", v.len()),
-            Intent::DeregisterValidators(v) => format!("deregister {} validator(s)", v.len()),
-            Intent::OnboardPara {
-                para,
-                kind,
-                validation_code,
-                ..
-            } => {
-                let kind = match kind {
-                    ParaKind::Parachain => "parachain",
-                    ParaKind::Parathread => "parathread",
-                };
-                format!(
-                    "onboard para {para} as a {kind} ({} bytes of code)",
-                    validation_code.len()
-                )
-            }
-            Intent::AssignCore { para, core } => {
-                format!("assign core {} to para {para}", core.core)
-            }
-            Intent::OffboardPara(para) => format!("offboard para {para}"),
-            Intent::AddInvulnerables { para, who } => {
-                format!("add {} invulnerable(s) on para {para}", who.len())
-            }
-            Intent::RemoveInvulnerables { para, who } => {
-                format!("remove {} invulnerable(s) on para {para}", who.len())
-            }
-            Intent::RegisterCandidate { para } => format!("register as candidate on para {para}"),
-            Intent::FundPara { para, transfers } => {
-                format!("fund {} account(s) on para {para}", transfers.len())
-            }
-            Intent::SetParaKeys { para, .. } => format!("Session.set_keys on para {para}"),
-        }
-    }
-
-    /// The chain the intent is submitted to.
-    pub fn chain(&self) -> ChainSide {
-        match self {
-            Intent::AddInvulnerables { para, .. }
-            | Intent::RemoveInvulnerables { para, .. }
-            | Intent::RegisterCandidate { para }
-            | Intent::FundPara { para, .. }
-            | Intent::SetParaKeys { para, .. } => ChainSide::Para(*para),
-            _ => ChainSide::Relay,
-        }
-    }
 }
 
 /// Where a journaled submission stands.

@@ -52,9 +52,10 @@ impl Progress {
     }
 
     pub fn started(&self, id: &StepId, kind: &StepKind) {
-        let what = match kind {
-            StepKind::HealthGate { .. } => "waiting",
-            _ => "applying",
+        let what = if kind.describe().waits {
+            "waiting"
+        } else {
+            "applying"
         };
         match &self.bar {
             Some(b) => b.set_message(format!("{id}: {what}…")),

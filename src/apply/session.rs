@@ -80,6 +80,7 @@ impl Session {
                 let config = kubernetes::load_config(
                     cluster.kubeconfig.as_deref(),
                     cluster.context.as_deref(),
+                    cluster.in_cluster,
                 )
                 .await?;
                 let server = config.cluster_url.to_string();

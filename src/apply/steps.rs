@@ -9,7 +9,7 @@ use super::executor::{crash_hook, ExecOptions};
 use super::journal::{settle, Journal, Settled};
 use super::ops::{ChainOps, Intent, OpError, SignerRole};
 use crate::chain::submit::{RecordError, Recorder, SubmissionRecord};
-use crate::plan::{Member, Step, StepKind, Transfer, WorkloadOp};
+use crate::plan::{Member, Resolved, Step, StepKind, Transfer, WorkloadOp};
 use crate::provider::{Provider, WorkloadRequest};
 use crate::spec::ids::{AccountId, NodeName};
 use crate::spec::model::{Consensus, Desired};
@@ -17,6 +17,7 @@ use crate::state::JournalStatus;
 use std::time::Duration;
 
 pub(crate) mod genesis;
+pub(crate) mod hrmp;
 pub(crate) mod paras;
 
 pub struct StepCtx<'a> {
@@ -111,6 +112,12 @@ pub async fn run(ctx: &StepCtx<'_>, step: &Step) -> Result<StepOutcome, OpError>
             node,
             account,
         } => paras::set_collator_keys(ctx, step, *para, node, account).await,
+        StepKind::OpenHrmpChannel { channel } => hrmp::open(ctx, step, channel).await,
+        StepKind::CleanHrmp {
+            para,
+            close,
+            reopen,
+        } => hrmp::clean(ctx, step, *para, close, reopen).await,
     }
 }
 
@@ -190,6 +197,17 @@ async fn submit(
     signer: &SignerRole,
     intent: &Intent,
 ) -> Result<(), OpError> {
+    // The kind's description says where its extrinsics go; an intent for
+    // another chain is an executor bug, caught before anything is sent.
+    let declared = step.kind.describe().chain;
+    if declared != Some(intent.chain()) {
+        return Err(OpError::Invalid(format!(
+            "{}: {} goes to {:?}, but the step kind submits to {declared:?}",
+            step.id,
+            intent.describe(),
+            intent.chain()
+        )));
+    }
     let recorder = StepRecorder {
         journal: ctx.journal,
         step,
@@ -251,7 +269,12 @@ async fn set_keys(
     let generated = ctx.chain.rotate_keys(node, stash).await?;
     let keys_hex = format!("0x{}", hex::encode(&generated.keys));
     ctx.journal
-        .resolve(&step.id, ctx.intent, "session_keys", keys_hex.clone())
+        .resolve(
+            &step.id,
+            ctx.intent,
+            Resolved::SessionKeys,
+            keys_hex.clone(),
+        )
         .await?;
     // Derived keys put back into a node that lost its keystore are the ones
     // the chain already has: nothing to submit.

@@ -9,7 +9,8 @@ use crate::chain::node_rpc::{GeneratedKeys, ParaGenesis};
 use crate::chain::read::RelayDetails;
 use crate::chain::submit::{Recorder, SubmissionRecord};
 use crate::observe::model::{
-    ChainState, ObservedWorkload, ParaLifecycle, ParaState, ParachainState,
+    ChainState, ChannelState, ObservedChannel, ObservedWorkload, ParaLifecycle, ParaState,
+    ParachainState,
 };
 use crate::observe::Observed;
 use crate::plan::{Action, Member, Plan, Step, StepId, StepKind};
@@ -53,6 +54,7 @@ fn live_state() -> ChainState {
         existential_deposit: 1,
         sudo_key: None,
         ss58_prefix: 42,
+        hrmp: vec![],
     }
 }
 
@@ -107,6 +109,8 @@ fn kind(i: &Intent) -> &'static str {
         Intent::RegisterCandidate { .. } => "candidate",
         Intent::FundPara { .. } => "fund_para",
         Intent::SetParaKeys { .. } => "set_para_keys",
+        Intent::OpenHrmpChannel(_) => "hrmp_open",
+        Intent::CleanHrmp { .. } => "hrmp_clean",
     }
 }
 
@@ -203,6 +207,18 @@ impl ChainDouble {
                 let p = &mut paras.get_mut(para).expect("para live").0;
                 p.next_keys
                     .insert(signer.clone(), format!("0x{}", hex::encode(keys)));
+            }
+            Intent::OpenHrmpChannel(c) => s.hrmp.push(ObservedChannel {
+                id: c.id,
+                state: ChannelState::Requested,
+            }),
+            Intent::CleanHrmp { para, reopen, .. } => {
+                s.hrmp
+                    .retain(|o| o.id.sender != *para && o.id.recipient != *para);
+                s.hrmp.extend(reopen.iter().map(|c| ObservedChannel {
+                    id: c.id,
+                    state: ChannelState::Requested,
+                }));
             }
         }
         self.landed
@@ -820,7 +836,6 @@ fn step(id: StepId, action: Action, kind: StepKind) -> Step {
         reason: "test".into(),
         depends_on: vec![],
         eta: None,
-        known_after_apply: vec![],
     }
 }
 

@@ -395,6 +395,44 @@ pub fn register_as_candidate() -> Call {
 }
 
 /// A call with raw dynamic fields, for operations without a builder yet.
+// ------------------------------------------------------------------- hrmp
+
+/// `Hrmp.force_open_hrmp_channel(sender, recipient, max_capacity,
+/// max_message_size)` (root: wrap in [`sudo`]): an accepted open request,
+/// open at the next session change.
+pub fn force_open_hrmp_channel(
+    sender: ParaId,
+    recipient: ParaId,
+    max_capacity: u32,
+    max_message_size: u32,
+) -> Call {
+    Call::new(
+        "Hrmp",
+        "force_open_hrmp_channel",
+        vec![
+            Arg::Value(para(sender)),
+            Arg::Value(para(recipient)),
+            Arg::Value(Value::u128(max_capacity.into())),
+            Arg::Value(Value::u128(max_message_size.into())),
+        ],
+    )
+}
+
+/// `Hrmp.force_clean_hrmp(para, num_inbound, num_outbound)` (root): removes
+/// every channel and request of `para`; the counts are a weight witness (at
+/// least the para's live inbound and outbound channels).
+pub fn force_clean_hrmp(para_id: ParaId, num_inbound: u32, num_outbound: u32) -> Call {
+    Call::new(
+        "Hrmp",
+        "force_clean_hrmp",
+        vec![
+            Arg::Value(para(para_id)),
+            Arg::Value(Value::u128(num_inbound.into())),
+            Arg::Value(Value::u128(num_outbound.into())),
+        ],
+    )
+}
+
 pub fn dynamic(pallet: &str, call: &str, fields: impl IntoIterator<Item = Value<()>>) -> Call {
     let c: Composite<()> = Composite::unnamed(fields);
     Call::new(pallet, call, c.into_values().map(Arg::Value).collect())

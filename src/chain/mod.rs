@@ -45,6 +45,7 @@
 pub mod calls;
 pub mod client;
 pub mod error;
+pub mod intent;
 pub mod keys;
 pub mod node_rpc;
 pub mod read;

@@ -14,6 +14,10 @@ use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 use parity_scale_codec::Encode;
 use serde::Deserialize;
+
+/// The node RPC that makes a node generate session keys with an ownership
+/// proof for `owner` (plans name it among a key step's calls).
+pub const ROTATE_KEYS_WITH_OWNER: &str = "author_rotateKeysWithOwner";
 use std::collections::BTreeMap;
 
 /// A light RPC connection to one node (no metadata).
@@ -177,7 +181,7 @@ impl NodeRpc {
         }
         let raw: Raw = self
             .call(
-                "author_rotateKeysWithOwner",
+                ROTATE_KEYS_WITH_OWNER,
                 rpc_params![format!("0x{}", hex::encode(owner.0))],
             )
             .await?;

@@ -7,8 +7,11 @@
 use super::client::ChainClient;
 use super::error::ChainError;
 use super::storage::{entry_prefix, val, DynValue, Entry, Snapshot};
-use crate::observe::model::{ChainState, ParaLifecycle, ParaState, ParachainState};
+use crate::observe::model::{
+    ChainState, ChannelState, ObservedChannel, ParaLifecycle, ParaState, ParachainState,
+};
 use crate::spec::ids::{AccountId, Balance, HexHash, ParaId};
+use crate::spec::model::ChannelId;
 use parity_scale_codec::Encode;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,6 +29,9 @@ const HEADS: Entry = Entry::new("Paras", "Heads");
 const CODE_HASH: Entry = Entry::new("Paras", "CurrentCodeHash");
 const REGISTRAR_PARAS: Entry = Entry::new("Registrar", "Paras");
 const SUDO_KEY: Entry = Entry::new("Sudo", "Key");
+const HRMP_CHANNELS: Entry = Entry::new("Hrmp", "HrmpChannels");
+const HRMP_OPEN_REQUESTS: Entry = Entry::new("Hrmp", "HrmpOpenChannelRequests");
+const HRMP_CLOSE_REQUESTS: Entry = Entry::new("Hrmp", "HrmpCloseChannelRequests");
 const ACCOUNT: Entry = Entry::new("System", "Account");
 const ACTIVE_CONFIG: Entry = Entry::new("Configuration", "ActiveConfig");
 // Core assignment: recent relay runtimes keep coretime assignments in the
@@ -95,13 +101,16 @@ pub async fn observe_relay_detailed(
         HEADS,
         CODE_HASH,
         REGISTRAR_PARAS,
+        HRMP_CHANNELS,
+        HRMP_OPEN_REQUESTS,
+        HRMP_CLOSE_REQUESTS,
     ];
     maps.extend(CORE_ENTRIES.iter().filter(|e| !snap.is_plain(**e)));
     let keys = snap.keys_of(&maps).await?;
 
     // (2) every value in one batch: map values that are needed, plain values,
     // accounts.
-    let needs_values = [NEXT_KEYS, LIFECYCLES, HEADS, CODE_HASH];
+    let needs_values = [NEXT_KEYS, LIFECYCLES, HEADS, CODE_HASH, HRMP_CHANNELS];
     let mut wanted: Vec<Vec<u8>> = Vec::new();
     for (entry, ks) in &keys {
         if needs_values.contains(entry) || (CORE_ENTRIES.contains(entry) && !snap.is_plain(*entry))
@@ -307,6 +316,8 @@ pub async fn observe_relay_detailed(
             .map(|n| n as u32)
     });
 
+    let hrmp = hrmp_channels(client, &snap, &keys, &values)?;
+
     // Accounts.
     let mut balances: BTreeMap<AccountId, Balance> = BTreeMap::new();
     let mut nonces = BTreeMap::new();
@@ -355,6 +366,7 @@ pub async fn observe_relay_detailed(
         existential_deposit,
         sudo_key,
         ss58_prefix,
+        hrmp,
     };
     let details = RelayDetails {
         coretime_cores,
@@ -365,6 +377,62 @@ pub async fn observe_relay_detailed(
         round_trips: client.counter().total() - start,
     };
     Ok((state, details))
+}
+
+/// HRMP channels from the keys of the three maps (channel ids) and the
+/// values of `HrmpChannels` (the limits it was opened with).
+fn hrmp_channels(
+    client: &ChainClient,
+    snap: &Snapshot,
+    keys: &BTreeMap<Entry, Vec<Vec<u8>>>,
+    values: &BTreeMap<Vec<u8>, Vec<u8>>,
+) -> Result<Vec<ObservedChannel>, ChainError> {
+    let id_of = |e: Entry, k: &[u8]| -> Result<ChannelId, ChainError> {
+        let key = snap.decode_key(e, snap.map_key_part(e, k)?)?;
+        let end = |name: &str| {
+            val::field(&key, name)
+                .and_then(val::as_u128)
+                .and_then(|n| u32::try_from(n).ok())
+                .map(ParaId)
+        };
+        match (end("sender"), end("recipient")) {
+            (Some(sender), Some(recipient)) => Ok(ChannelId { sender, recipient }),
+            _ => Err(ChainError::Decode {
+                endpoint: client.endpoint().to_string(),
+                what: e.to_string(),
+                reason: "key is not an HrmpChannelId { sender, recipient }".into(),
+            }),
+        }
+    };
+    let keys_of = |e: Entry| keys.get(&e).map(|v| v.as_slice()).unwrap_or_default();
+    let mut out: BTreeMap<ChannelId, ChannelState> = BTreeMap::new();
+    for k in keys_of(HRMP_OPEN_REQUESTS) {
+        out.insert(id_of(HRMP_OPEN_REQUESTS, k)?, ChannelState::Requested);
+    }
+    for k in keys_of(HRMP_CHANNELS) {
+        let Some(bytes) = values.get(k) else { continue };
+        let v = snap.decode(HRMP_CHANNELS, bytes)?;
+        let limit = |name: &str| {
+            val::field(&v, name)
+                .and_then(val::as_u128)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        out.insert(
+            id_of(HRMP_CHANNELS, k)?,
+            ChannelState::Open {
+                max_capacity: limit("max_capacity"),
+                max_message_size: limit("max_message_size"),
+            },
+        );
+    }
+    for k in keys_of(HRMP_CLOSE_REQUESTS) {
+        out.insert(id_of(HRMP_CLOSE_REQUESTS, k)?, ChannelState::Closing);
+    }
+    Ok(out
+        .into_iter()
+        .map(|(id, state)| ObservedChannel { id, state })
+        .collect())
 }
 
 /// Observe a parachain (through a collator's RPC) at its latest finalized

@@ -17,42 +17,12 @@ pub mod metrics;
 
 use crate::observe::model::{ChainView, ParachainView};
 use crate::observe::Observed;
-use crate::plan::{Action, Eta, Pending, Plan, Step, StepId, StepKind};
+use crate::plan::{Action, Eta, Pending, Plan, Step, StepId};
 use crate::spec::ids::{HexHash, NetworkName};
 use serde::Serialize;
 
-/// Where a difference lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriftClass {
-    Cluster,
-    Chain,
-}
-
-impl DriftClass {
-    pub fn of(kind: &StepKind) -> Self {
-        match kind {
-            StepKind::Workload { .. } | StepKind::HealthGate { .. } => DriftClass::Cluster,
-            StepKind::Fund { .. }
-            | StepKind::SetKeys { .. }
-            | StepKind::RegisterValidators { .. }
-            | StepKind::DeregisterValidators { .. }
-            | StepKind::OnboardPara { .. }
-            | StepKind::OffboardPara { .. }
-            | StepKind::FundCollators { .. }
-            | StepKind::SetCollatorKeys { .. }
-            | StepKind::RegisterCollators { .. }
-            | StepKind::DeregisterCollators { .. } => DriftClass::Chain,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DriftClass::Cluster => "cluster",
-            DriftClass::Chain => "chain",
-        }
-    }
-}
+/// Where a difference lives: the area of the step that would mend it.
+pub use crate::plan::Area as DriftClass;
 
 /// One difference: a step the plan would take.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -172,20 +142,12 @@ impl DriftReport {
 }
 
 fn item(step: &Step) -> DriftItem {
-    let resource = match &step.kind {
-        StepKind::Workload { .. } => "workload",
-        StepKind::HealthGate { .. } => "health gate",
-        StepKind::Fund { .. } | StepKind::FundCollators { .. } => "funding",
-        StepKind::SetKeys { .. } | StepKind::SetCollatorKeys { .. } => "session keys",
-        StepKind::RegisterValidators { .. } | StepKind::DeregisterValidators { .. } => "validators",
-        StepKind::OnboardPara { .. } | StepKind::OffboardPara { .. } => "parachain",
-        StepKind::RegisterCollators { .. } | StepKind::DeregisterCollators { .. } => "collators",
-    };
+    let d = step.kind.describe();
     DriftItem {
-        class: DriftClass::of(&step.kind),
+        class: d.area,
         step: step.id.clone(),
         action: step.action,
-        resource,
+        resource: d.resource,
         reason: step.reason.clone(),
         eta: step.eta.clone(),
         destructive: crate::render::is_destructive(step),

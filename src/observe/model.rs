@@ -4,6 +4,7 @@
 //! offline (`paraform plan <net> --observed snapshot.json`).
 
 use crate::spec::ids::*;
+use crate::spec::model::ChannelId;
 use crate::spec::workload::WorkloadSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -201,6 +202,39 @@ pub struct ChainState {
     /// SS58 prefix of the chain (`System.SS58Prefix`).
     #[serde(default = "default_ss58")]
     pub ss58_prefix: u16,
+    /// HRMP channels open, requested or closing (`Hrmp.HrmpChannels`,
+    /// `HrmpOpenChannelRequests`, `HrmpCloseChannelRequests`), by id.
+    #[serde(default)]
+    pub hrmp: Vec<ObservedChannel>,
+}
+
+/// An HRMP channel as the relay chain has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedChannel {
+    pub id: ChannelId,
+    pub state: ChannelState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ChannelState {
+    /// Open, with the limits it was opened with.
+    Open {
+        max_capacity: u32,
+        max_message_size: u32,
+    },
+    /// An open request: the channel opens at the next session change
+    /// (once accepted; `force_open_hrmp_channel` accepts it at once).
+    Requested,
+    /// Open, with a close request: closed at the next session change.
+    Closing,
+}
+
+impl ChainState {
+    /// The relay's view of one channel, if it has any.
+    pub fn channel(&self, id: &ChannelId) -> Option<ChannelState> {
+        self.hrmp.iter().find(|c| &c.id == id).map(|c| c.state)
+    }
 }
 
 fn default_ss58() -> u16 {

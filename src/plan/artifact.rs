@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::fmt;
 
-pub const SAVED_PLAN_FORMAT_VERSION: u32 = 1;
+// 2: step calls and known-after-apply values come from the kind description.
+pub const SAVED_PLAN_FORMAT_VERSION: u32 = 2;
 
 /// A plan saved for a later `apply`. Only public data: no secret values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -360,7 +361,6 @@ mod tests {
                     reason: "below target".into(),
                     depends_on: vec![],
                     eta: None,
-                    known_after_apply: vec![],
                 },
                 Step {
                     id: StepId("para.2000.offboard".into()),
@@ -369,7 +369,6 @@ mod tests {
                     reason: "not in desired state".into(),
                     depends_on: vec![],
                     eta: None,
-                    known_after_apply: vec![],
                 },
             ],
             pending: vec![],
@@ -401,6 +400,7 @@ mod tests {
             },
             groups: vec![],
             parachains: vec![],
+            hrmp: vec![],
             funding: Funding { amount: u128::MAX },
         }
     }
@@ -549,7 +549,8 @@ mod tests {
             Err(LoadError::Tampered)
         ));
 
-        let future = json.replacen("\"format_version\": 1", "\"format_version\": 99", 1);
+        let current = format!("\"format_version\": {SAVED_PLAN_FORMAT_VERSION}");
+        let future = json.replacen(&current, "\"format_version\": 99", 1);
         assert!(matches!(
             SavedPlan::from_json(&future),
             Err(LoadError::Version { found: 99, .. })

@@ -135,7 +135,6 @@ mod tests {
             reason: String::new(),
             depends_on: deps.iter().map(|d| StepId(d.to_string())).collect(),
             eta: None,
-            known_after_apply: vec![],
         }
     }
 

@@ -316,7 +316,6 @@ pub(crate) fn emit(
                 },
                 depends_on: base(&mut para_groups.iter(), steps),
                 eta: None,
-                known_after_apply: vec![],
             });
         }
 
@@ -342,7 +341,6 @@ pub(crate) fn emit(
                 },
                 depends_on,
                 eta: None,
-                known_after_apply: vec!["session_keys".into()],
             });
             key_steps.insert(&m.account, id);
         }
@@ -385,7 +383,6 @@ pub(crate) fn emit(
                 reason,
                 depends_on,
                 eta: None,
-                known_after_apply: vec![],
             });
         };
         register(
@@ -413,7 +410,6 @@ pub(crate) fn emit(
                 reason: format!("no longer desired collators: {}", node_list(&p.deregister)),
                 depends_on: vec![],
                 eta: None,
-                known_after_apply: vec![],
             });
             for (_, group) in &p.deregister {
                 steps.depend(&StepId::workload(group), &id);

@@ -51,7 +51,6 @@ mod tests {
                     session: Some(session),
                     text: format!("removed at session {session}"),
                 }),
-                known_after_apply: vec![],
             }],
             pending: vec![],
             safety: vec![],

@@ -58,7 +58,6 @@ pub(crate) fn emit(
         reason,
         depends_on: vec![],
         eta: None,
-        known_after_apply: vec![],
     });
     funded
 }

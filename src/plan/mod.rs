@@ -2,7 +2,7 @@
 //!
 //! Stages, each in its own module: workloads (+ health gates) → validators
 //! (keys, registration, deregistration) and collators → funding → parachain
-//! lifecycle → chain-gate edges → safety → deterministic order + fingerprint.
+//! lifecycle → HRMP channels → chain-gate edges → safety → deterministic order + fingerprint.
 
 pub mod artifact;
 mod builder;
@@ -12,6 +12,8 @@ mod context;
 pub mod dag;
 mod fingerprint;
 mod funding;
+mod hrmp;
+pub mod kind;
 mod parachains;
 mod safety;
 pub mod step;
@@ -19,6 +21,7 @@ mod validators;
 mod workloads;
 
 pub use dag::DagError;
+pub use kind::{Area, Description, Resolved};
 pub use safety::SafetyError;
 pub use step::*;
 
@@ -45,7 +48,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
 
 /// The plan of `paraform destroy`: the plan towards a network with no
 /// groups and no paras, planned by the same stages and held to the same
-/// rules as `plan` (decision 0011). Managed collators leave their paras'
+/// rules as `plan` (decision 0012). Managed collators leave their paras'
 /// `CollatorSelection` and the paras are offboarded, managed validators
 /// leave the validator set, and only once every chain step is done do the
 /// workloads go: the chain steps are finalized while every node still runs.
@@ -53,9 +56,11 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
 /// that cannot be observed gets no step: it cannot be reached, and it ends
 /// with its nodes.
 pub fn destroy(desired: &Desired, observed: &Observed) -> Plan {
+    // (Channels go with their paras' offboarding.)
     let nothing = Desired {
         groups: vec![],
         parachains: vec![],
+        hrmp: vec![],
         ..desired.clone()
     };
     build(&nothing, desired, observed, Mode::Destroy)
@@ -75,6 +80,7 @@ fn build(desired: &Desired, declared: &Desired, observed: &Observed, mode: Mode)
     validators::emit(&ctx, &validator_needs, &wl, &funded, &mut steps);
     let para_pending = parachains::emit(&ctx, &wl, &mut steps);
     let collator_pending = collators::emit(&collator_needs, &wl, &mut steps);
+    let hrmp_pending = hrmp::emit(&ctx, &mut steps);
 
     add_chain_gates(&ctx, &wl, &mut steps);
     add_relay_rpc_gates(&ctx, &wl, &mut steps);
@@ -86,6 +92,7 @@ fn build(desired: &Desired, declared: &Desired, observed: &Observed, mode: Mode)
     let mut pending = validator_needs.pending;
     pending.extend(para_pending);
     pending.extend(collator_pending);
+    pending.extend(hrmp_pending);
     pending.extend(wl.pending);
     pending.sort_by(|a, b| (&a.subject, &a.what).cmp(&(&b.subject, &b.what)));
 

@@ -48,7 +48,6 @@ pub(crate) fn emit(ctx: &Ctx<'_>, wl: &WorkloadOutcome, steps: &mut StepSet) -> 
             reason: reason.to_string(),
             depends_on: vec![],
             eta: Some(ctx.eta(2, "removed")),
-            known_after_apply: vec![],
         });
         offboarded.insert(para);
     };
@@ -80,7 +79,6 @@ pub(crate) fn emit(ctx: &Ctx<'_>, wl: &WorkloadOutcome, steps: &mut StepSet) -> 
             (_, Some(_)) => {}
             (mode, None) => {
                 let mut depends_on = vec![];
-                let mut known_after_apply = vec![];
                 if para.genesis == GenesisSource::Collator {
                     // The genesis head and code are exported from a running collator.
                     depends_on.extend(
@@ -93,8 +91,6 @@ pub(crate) fn emit(ctx: &Ctx<'_>, wl: &WorkloadOutcome, steps: &mut StepSet) -> 
                             .filter(|g| wl.gated.contains(&g.name))
                             .map(|g| StepId::gate(&g.name)),
                     );
-                    known_after_apply =
-                        vec!["genesis_head".to_string(), "validation_code".to_string()];
                 }
                 let reason = match ctx.chain {
                     Some(_) => "not registered on the relay chain".to_string(),
@@ -111,7 +107,6 @@ pub(crate) fn emit(ctx: &Ctx<'_>, wl: &WorkloadOutcome, steps: &mut StepSet) -> 
                     reason,
                     depends_on,
                     eta: Some(ctx.eta(2, becomes(mode))),
-                    known_after_apply,
                 });
             }
         }

@@ -58,7 +58,7 @@ pub(crate) fn check(
     let mut out = Vec::new();
     // Destroy: no node stops before the last chain step (teardown edges), so
     // nothing is offline while the chain has to finalize; deregistrations
-    // land two sessions on, when the network is gone (decision 0011).
+    // land two sessions on, when the network is gone (decision 0012).
     if ctx.destroying() {
         return out;
     }

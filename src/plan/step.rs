@@ -1,7 +1,7 @@
 //! Plan data: steps with actions and reasons, edges, pending effects, safety.
 
 use crate::spec::ids::*;
-use crate::spec::model::{Consensus, GenesisSource, OnboardMode};
+use crate::spec::model::{ChannelId, Consensus, GenesisSource, HrmpChannel, OnboardMode};
 use crate::spec::workload::WorkloadSpec;
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,14 @@ impl StepId {
     pub fn collators_deregister(para: ParaId) -> Self {
         Self(format!("collators.{para}.deregister"))
     }
+    /// `hrmp.<sender>-<recipient>.open`
+    pub fn hrmp_open(id: &ChannelId) -> Self {
+        Self(format!("hrmp.{}-{}.open", id.sender, id.recipient))
+    }
+    /// `hrmp.<para>.clean`: every channel of the para closed (some reopened).
+    pub fn hrmp_clean(para: ParaId) -> Self {
+        Self(format!("hrmp.{para}.clean"))
+    }
 }
 
 impl std::fmt::Display for StepId {
@@ -126,7 +134,7 @@ pub struct Transfer {
 }
 
 /// What a step does. Every input the executor needs is here, or is named in
-/// `Step::known_after_apply` and resolved (never chosen) when the step runs.
+/// `Step::known_after_apply()` and resolved (never chosen) when the step runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StepKind {
@@ -203,78 +211,33 @@ pub enum StepKind {
         para: ParaId,
         members: Vec<Member>,
     },
+    /// `Sudo.sudo(Hrmp.force_open_hrmp_channel)` on the relay: the channel
+    /// opens at the next session change.
+    OpenHrmpChannel {
+        channel: HrmpChannel,
+    },
+    /// `Sudo.sudo(Utility.batch_all(Hrmp.force_clean_hrmp(para), Hrmp.force_open_hrmp_channel…))`:
+    /// the relay's root cannot close one channel (`hrmp_close_channel`
+    /// takes a para origin), so every channel of `para` is removed and the
+    /// desired ones among them (`reopen`) requested again, open at the next
+    /// session change.
+    CleanHrmp {
+        para: ParaId,
+        /// Channels of `para` that go away (not desired, or other limits).
+        close: Vec<ChannelId>,
+        reopen: Vec<HrmpChannel>,
+    },
 }
 
 impl StepKind {
-    /// `pallet.call` names shown in plans (what will be submitted).
-    pub fn calls(&self) -> Vec<&'static str> {
-        match self {
-            StepKind::Workload { .. } | StepKind::HealthGate { .. } => vec![],
-            StepKind::Fund { .. } => vec!["Utility.batch_all", "Balances.transfer_keep_alive"],
-            StepKind::SetKeys { .. } | StepKind::SetCollatorKeys { .. } => {
-                vec!["author_rotateKeysWithOwner", "Session.set_keys"]
-            }
-            StepKind::FundCollators { .. } => {
-                vec!["Utility.batch_all", "Balances.transfer_keep_alive"]
-            }
-            StepKind::RegisterValidators {
-                consensus: Consensus::Poa,
-                ..
-            } => {
-                vec![
-                    "Sudo.sudo",
-                    "Utility.batch_all",
-                    "ValidatorManager.register_validators",
-                ]
-            }
-            StepKind::RegisterValidators {
-                consensus: Consensus::Pos,
-                ..
-            } => {
-                vec!["Staking.bond", "Staking.validate"]
-            }
-            StepKind::DeregisterValidators {
-                consensus: Consensus::Poa,
-                ..
-            } => {
-                vec!["Sudo.sudo", "ValidatorManager.deregister_validators"]
-            }
-            StepKind::DeregisterValidators {
-                consensus: Consensus::Pos,
-                ..
-            } => vec!["Staking.chill"],
-            StepKind::OnboardPara { .. } => vec![
-                "Sudo.sudo",
-                "Utility.batch_all",
-                "ParasSudoWrapper.sudo_schedule_para_initialize",
-                "Coretime.assign_core",
-            ],
-            StepKind::OffboardPara { .. } => {
-                vec!["Sudo.sudo", "ParasSudoWrapper.sudo_schedule_para_cleanup"]
-            }
-            StepKind::RegisterCollators {
-                invulnerable: true, ..
-            } => {
-                vec!["Sudo.sudo", "CollatorSelection.add_invulnerable"]
-            }
-            StepKind::RegisterCollators {
-                invulnerable: false,
-                ..
-            } => {
-                vec!["CollatorSelection.register_as_candidate"]
-            }
-            StepKind::DeregisterCollators { .. } => {
-                vec!["Sudo.sudo", "CollatorSelection.remove_invulnerable"]
-            }
-        }
+    /// `Pallet.call(...)` trees this step submits (see [`super::kind`]).
+    pub fn calls(&self) -> Vec<String> {
+        self.describe().calls
     }
 
     /// Whether this step submits extrinsics (and so is journaled).
     pub fn submits(&self) -> bool {
-        !matches!(
-            self,
-            StepKind::Workload { .. } | StepKind::HealthGate { .. }
-        )
+        self.describe().chain.is_some()
     }
 }
 
@@ -297,8 +260,14 @@ pub struct Step {
     /// Steps that must be done first.
     pub depends_on: Vec<StepId>,
     pub eta: Option<Eta>,
-    /// Inputs only known once earlier steps ran (shown as `(known after apply)`).
-    pub known_after_apply: Vec<String>,
+}
+
+impl Step {
+    /// Inputs only known once the step runs (shown as `(known after
+    /// apply)`), as its kind declares them.
+    pub fn known_after_apply(&self) -> Vec<super::kind::Resolved> {
+        self.kind.describe().resolves
+    }
 }
 
 /// An effect already submitted that lands at a session boundary: not drift.

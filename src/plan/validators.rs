@@ -226,7 +226,6 @@ pub(crate) fn emit(
             reason: k.reason.clone(),
             depends_on,
             eta: None,
-            known_after_apply: vec!["keys".to_string(), "proof".to_string()],
         });
     }
 
@@ -262,7 +261,6 @@ pub(crate) fn emit(
             reason,
             depends_on,
             eta: Some(ctx.eta(2, "effective")),
-            known_after_apply: vec![],
         });
     }
 
@@ -285,7 +283,6 @@ pub(crate) fn emit(
             },
             depends_on: vec![],
             eta: Some(ctx.eta(2, "effective")),
-            known_after_apply: vec![],
         });
         // Deregistrations precede the deletion / update of their nodes.
         let dereg = StepId::validators_deregister();

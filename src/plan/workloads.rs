@@ -274,7 +274,6 @@ pub(crate) fn plan(ctx: &Ctx<'_>, steps: &mut StepSet) -> WorkloadOutcome {
             reason,
             depends_on: vec![],
             eta: None,
-            known_after_apply: vec![],
         });
         out.ops.insert(group.name.clone(), op);
         if !nodes.is_empty() {
@@ -302,7 +301,6 @@ pub(crate) fn plan(ctx: &Ctx<'_>, steps: &mut StepSet) -> WorkloadOutcome {
                 ),
                 depends_on: vec![id],
                 eta: None,
-                known_after_apply: vec![],
             });
             out.gated.insert(group.name.clone());
         }
@@ -334,7 +332,6 @@ pub(crate) fn plan(ctx: &Ctx<'_>, steps: &mut StepSet) -> WorkloadOutcome {
             },
             depends_on: vec![],
             eta: None,
-            known_after_apply: vec![],
         });
         out.ops.insert(name.clone(), WorkloadOp::Delete);
     }

@@ -4,7 +4,7 @@
 //! order (struct order, no maps keyed by insertion).
 
 use crate::plan::artifact::content_digest;
-use crate::plan::{Fingerprint, Pending, Plan, SafetyViolation, Step};
+use crate::plan::{Fingerprint, Pending, Plan, Resolved, SafetyViolation, Step};
 use crate::spec::NetworkName;
 use serde::Serialize;
 
@@ -17,9 +17,18 @@ struct Document<'a> {
     /// sha256 of the network and the steps: what an approval approves.
     content_digest: String,
     fingerprint: &'a Fingerprint,
-    steps: &'a [Step],
+    steps: Vec<StepDoc<'a>>,
     pending: &'a [Pending],
     safety: &'a [SafetyViolation],
+}
+
+/// A step as the document shows it: its own fields, then the values its
+/// kind resolves when it runs.
+#[derive(Serialize)]
+struct StepDoc<'a> {
+    #[serde(flatten)]
+    step: &'a Step,
+    known_after_apply: Vec<Resolved>,
 }
 
 #[derive(Serialize)]
@@ -46,7 +55,14 @@ pub fn render(plan: &Plan) -> String {
         },
         content_digest: content_digest(plan),
         fingerprint: &plan.fingerprint,
-        steps: &plan.steps,
+        steps: plan
+            .steps
+            .iter()
+            .map(|step| StepDoc {
+                step,
+                known_after_apply: step.known_after_apply(),
+            })
+            .collect(),
         pending: &plan.pending,
         safety: &plan.safety,
     };

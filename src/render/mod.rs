@@ -63,14 +63,7 @@ pub fn action_legend(action: Action) -> &'static str {
 /// a validator/collator deregistration or a para offboarding): these are
 /// called out first in PR comments.
 pub fn is_destructive(step: &crate::plan::Step) -> bool {
-    use crate::plan::StepKind;
-    matches!(step.action, Action::Delete | Action::Replace)
-        || matches!(
-            step.kind,
-            StepKind::DeregisterValidators { .. }
-                | StepKind::DeregisterCollators { .. }
-                | StepKind::OffboardPara { .. }
-        )
+    matches!(step.action, Action::Delete | Action::Replace) || step.kind.describe().destructive
 }
 
 /// The summary sentence: `Plan: 3 to add, 1 to change, 0 to destroy.`

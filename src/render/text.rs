@@ -118,8 +118,8 @@ fn render_step(out: &mut String, step: &Step, p: Painter) {
             Value::List(calls.iter().map(|c| c.to_string()).collect()),
         ));
     }
-    for k in &step.known_after_apply {
-        attrs.push((k.clone(), Value::Known));
+    for k in step.known_after_apply() {
+        attrs.push((k.as_str().to_string(), Value::Known));
     }
     if let Some(eta) = &step.eta {
         attrs.push(("eta".into(), Value::Scalar(eta.text.clone())));
@@ -204,6 +204,32 @@ fn kind_attrs(kind: &StepKind) -> Vec<(&'static str, Value)> {
             }
             a
         }
+        StepKind::OpenHrmpChannel { channel } => channel_attrs(channel),
+        StepKind::CleanHrmp {
+            para,
+            close,
+            reopen,
+        } => vec![
+            ("para", s(para.to_string())),
+            (
+                "close",
+                Value::List(close.iter().map(|c| c.to_string()).collect()),
+            ),
+            (
+                "reopen",
+                Value::List(
+                    reopen
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} (capacity {}, message size {})",
+                                c.id, c.max_capacity, c.max_message_size
+                            )
+                        })
+                        .collect(),
+                ),
+            ),
+        ],
         StepKind::HealthGate { group, nodes } => vec![
             ("group", s(group.to_string())),
             ("nodes", node_list(nodes)),
@@ -299,6 +325,18 @@ fn spec_summary(a: &mut Vec<(&'static str, Value)>, spec: &WorkloadSpec) {
     if !spec.flags.is_empty() {
         a.push(("flags", Value::List(spec.flags.clone())));
     }
+}
+
+fn channel_attrs(c: &crate::spec::model::HrmpChannel) -> Vec<(&'static str, Value)> {
+    vec![
+        ("sender", Value::Scalar(c.id.sender.to_string())),
+        ("recipient", Value::Scalar(c.id.recipient.to_string())),
+        ("max_capacity", Value::Scalar(c.max_capacity.to_string())),
+        (
+            "max_message_size",
+            Value::Scalar(c.max_message_size.to_string()),
+        ),
+    ]
 }
 
 fn node_list(nodes: &[crate::spec::NodeName]) -> Value {

@@ -136,6 +136,7 @@ pub(crate) fn expand(m: &Merged<'_>) -> Option<Desired> {
         relay,
         groups,
         parachains,
+        hrmp: super::hrmp::expand(m),
         funding,
     })
 }

@@ -2,6 +2,7 @@
 
 pub mod diagnostic;
 mod expand;
+mod hrmp;
 pub mod ids;
 mod kubernetes;
 pub mod load;
@@ -13,6 +14,7 @@ pub mod workload;
 
 pub use diagnostic::{SpecDiagnostic, SpecErrors};
 pub use expand::{DEFAULT_FUNDING, DEFAULT_VOLUME_SIZE, PARA_COMMAND, RELAY_COMMAND};
+pub use hrmp::{DEFAULT_MAX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE};
 pub use ids::*;
 pub use load::{load_dir, load_git};
 pub use model::*;

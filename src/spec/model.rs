@@ -20,6 +20,8 @@ pub struct Desired {
     /// All groups (relay and parachain), in file order; names are unique.
     pub groups: Vec<Group>,
     pub parachains: Vec<Parachain>,
+    /// HRMP channels between the network's parachains (`[[hrmp]]`).
+    pub hrmp: Vec<HrmpChannel>,
     /// Funding policy for derived accounts (stashes, collators).
     pub funding: Funding,
 }
@@ -419,6 +421,30 @@ pub enum GenesisSource {
     Collator,
     /// Take `genesis.raw` from a raw chain spec.
     RawSpec { path: String },
+}
+
+/// One direction of HRMP messaging between two parachains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ChannelId {
+    pub sender: ParaId,
+    pub recipient: ParaId,
+}
+
+impl std::fmt::Display for ChannelId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}->{}", self.sender, self.recipient)
+    }
+}
+
+/// `[[hrmp]]`: a channel paraform keeps open (with relay sudo's
+/// `Hrmp.force_open_hrmp_channel`), and closes once removed from git.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HrmpChannel {
+    pub id: ChannelId,
+    /// Messages the channel holds at once.
+    pub max_capacity: u32,
+    /// Bytes per message.
+    pub max_message_size: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

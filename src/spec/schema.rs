@@ -29,6 +29,8 @@ pub struct RawFile {
     pub relay: Option<RawRelay>,
     #[serde(default)]
     pub parachain: Vec<Spanned<RawParachain>>,
+    #[serde(default)]
+    pub hrmp: Vec<Spanned<RawHrmp>>,
     /// Network-level defaults of every group's `kubernetes` table.
     pub kubernetes: Option<RawKubernetes>,
 }
@@ -88,6 +90,16 @@ pub struct RawParachain {
     pub genesis: Option<Spanned<String>>,
     #[serde(default)]
     pub group: Vec<Spanned<RawGroup>>,
+}
+
+/// `[[hrmp]]`: one channel, sender → recipient.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHrmp {
+    pub sender: Spanned<i64>,
+    pub recipient: Spanned<i64>,
+    pub max_capacity: Option<Spanned<i64>>,
+    pub max_message_size: Option<Spanned<i64>>,
 }
 
 /// `[[relay.group]]` and `[[parachain.group]]` share one shape; which fields

@@ -165,6 +165,8 @@ pub(crate) struct Merged<'a> {
     /// Relay and parachain groups in file order.
     pub groups: Vec<GroupAt<'a>>,
     pub parachains: Vec<At<'a, RawParachain>>,
+    /// `[[hrmp]]` channels in file order.
+    pub hrmp: Vec<At<'a, RawHrmp>>,
     /// `(name, reference)`; `None` when the reference did not parse.
     pub secrets: Vec<(At<'a, String>, Option<SecretRef>)>,
     /// Where each secret's reference is written.
@@ -210,6 +212,7 @@ pub(crate) fn check<'a>(
     check_network(&m, files, parse_failed, problems);
     check_relay(&m, origin, parse_failed, problems);
     check_parachains(&m, origin, problems);
+    super::hrmp::check(&m, problems);
     check_groups(&m, problems);
     check_secrets(&m, parse_failed, problems);
     check_funding(&m, problems);
@@ -236,6 +239,7 @@ fn merge<'a>(files: &'a [ParsedFile], problems: &mut Vec<SpecDiagnostic>) -> Mer
         consensus: None,
         groups: Vec::new(),
         parachains: Vec::new(),
+        hrmp: Vec::new(),
         secrets: Vec::new(),
         kubernetes: Vec::new(),
         secret_values: BTreeMap::new(),
@@ -316,6 +320,9 @@ fn merge<'a>(files: &'a [ParsedFile], problems: &mut Vec<SpecDiagnostic>) -> Mer
                     },
                 ));
             }
+        }
+        for h in &raw.hrmp {
+            m.hrmp.push(At { file, v: h });
         }
         for p in &raw.parachain {
             let idx = m.parachains.len();
@@ -521,6 +528,15 @@ fn check_spec_para_id(
         para_id: Option<i64>,
         #[serde(rename = "paraId")]
         para_id_camel: Option<i64>,
+        genesis: Option<Genesis>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Genesis {
+        raw: Option<Raw>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        top: BTreeMap<String, String>,
     }
     let Some(bytes) = (origin.read)(spec.get()) else {
         return;
@@ -542,7 +558,43 @@ fn check_spec_para_id(
                 "use the chain spec made for para {id} (its `para_id` must be {id}), or set id = {in_spec}"
             )),
         );
+        return;
     }
+    // The runtime's own idea of its id: a collator announces and builds
+    // for `ParachainInfo.ParachainId` of its genesis, whatever `para_id`
+    // says (measured: a spec made with `--para-id 2001` and a preset that
+    // hard-codes 2000 runs as para 2000).
+    let in_genesis = head
+        .genesis
+        .and_then(|g| g.raw)
+        .and_then(|r| r.top.get(&parachain_id_key()).cloned())
+        .and_then(|v| hex::decode(v.trim_start_matches("0x")).ok())
+        .and_then(|b| <[u8; 4]>::try_from(b.as_slice()).ok())
+        .map(|b| i64::from(u32::from_le_bytes(b)));
+    if let Some(in_genesis) = in_genesis.filter(|p| *p != id) {
+        problems.push(
+            SpecDiagnostic::new(
+                "chain_spec_para_id",
+                format!(
+                    "the chain spec of parachain {id} has ParachainInfo.ParachainId = {in_genesis} in its genesis"
+                ),
+            )
+            .at(spec.loc(), format!("its runtime would run as para {in_genesis}"))
+            .and_at(id_at.loc(), format!("parachain {id} declared here"))
+            .help(format!(
+                "build the spec with a genesis whose parachainInfo.parachainId is {id} \
+                 (chain-spec-builder with a preset or patch that sets it), or use the spec of para {in_genesis}"
+            )),
+        );
+    }
+}
+
+/// `0x` + twox128("ParachainInfo") + twox128("ParachainId"): the storage
+/// key of a cumulus runtime's para id.
+fn parachain_id_key() -> String {
+    let mut k = sp_crypto_hashing::twox_128(b"ParachainInfo").to_vec();
+    k.extend(sp_crypto_hashing::twox_128(b"ParachainId"));
+    format!("0x{}", hex::encode(k))
 }
 
 fn check_path(

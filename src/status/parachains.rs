@@ -6,7 +6,7 @@
 //! para advances if its relay-side head (`Paras.Heads`) changed or, failing
 //! that, its own chain's finalized block number grew; otherwise it is `None`.
 
-use crate::observe::model::{ChainState, ParaLifecycle, ParachainView};
+use crate::observe::model::{ChainState, ChannelState, ParaLifecycle, ParachainView};
 use crate::observe::Observed;
 use crate::spec::ids::{HexHash, ParaId};
 use crate::spec::model::{CollatorMode, Desired, OnboardMode};
@@ -43,6 +43,54 @@ pub struct ParaRow {
     pub collators_desired: u32,
     /// Invulnerables plus candidates on the para; `None` when its chain was not read.
     pub collators_on_chain: Option<u32>,
+    /// HRMP channels from this para: desired, on the relay, or both.
+    pub hrmp_out: Vec<HrmpOut>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HrmpOut {
+    pub recipient: ParaId,
+    pub desired: bool,
+    /// What the relay has; `None` when it has no such channel (or was not observed).
+    pub state: Option<ChannelState>,
+}
+
+impl HrmpOut {
+    /// `2001 open`, `2001 requested`, `2001 missing`, `2001* open` (not desired).
+    pub fn short(&self) -> String {
+        let state = match self.state {
+            Some(ChannelState::Open { .. }) => "open",
+            Some(ChannelState::Requested) => "requested",
+            Some(ChannelState::Closing) => "closing",
+            None => "missing",
+        };
+        let mark = if self.desired { "" } else { "*" };
+        format!("{}{mark} {state}", self.recipient)
+    }
+}
+
+fn hrmp_out(desired: &Desired, chain: Option<&ChainState>, id: ParaId) -> Vec<HrmpOut> {
+    let mut out: Vec<HrmpOut> = desired
+        .hrmp
+        .iter()
+        .filter(|c| c.id.sender == id)
+        .map(|c| HrmpOut {
+            recipient: c.id.recipient,
+            desired: true,
+            state: chain.and_then(|s| s.channel(&c.id)),
+        })
+        .collect();
+    for o in chain.map(|c| c.hrmp.as_slice()).unwrap_or_default() {
+        if o.id.sender == id && !out.iter().any(|h| h.recipient == o.id.recipient) {
+            out.push(HrmpOut {
+                recipient: o.id.recipient,
+                desired: false,
+                state: Some(o.state),
+            });
+        }
+    }
+    out.sort_by_key(|h| h.recipient);
+    out
 }
 
 pub(super) fn rows(
@@ -116,6 +164,7 @@ pub(super) fn rows(
                     }
                     _ => None,
                 },
+                hrmp_out: hrmp_out(desired, chain, id),
             }
         })
         .collect()

@@ -294,6 +294,13 @@ fn parachains(rows: &[ParaRow]) -> (String, Vec<String>) {
     if !rows.is_empty() {
         notes.push("COLLATORS: desired / on the para (invulnerables + candidates)".into());
     }
+    for r in rows.iter().filter(|r| !r.hrmp_out.is_empty()) {
+        let out: Vec<String> = r.hrmp_out.iter().map(|h| h.short()).collect();
+        notes.push(format!("hrmp {} -> {}", r.id, out.join(", ")));
+    }
+    if rows.iter().flat_map(|r| &r.hrmp_out).any(|h| !h.desired) {
+        notes.push("hrmp: * channel not in the desired state".into());
+    }
     (
         finish(
             &[

@@ -10,11 +10,12 @@ use paraform::spec::ids::AccountId;
 use paraform::state::LockInfo;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::support::NetDir;
 
 pub const ROOT: &str = "//paraform-e2e";
 
@@ -36,59 +37,24 @@ impl Run {
 
 pub struct Net {
     transcript: std::cell::RefCell<String>,
-    dir: tempfile::TempDir,
-    port_base: u16,
-    polkadot: PathBuf,
-}
-
-/// A base whose 25 ports (5 nodes × 5) are free now, below the ephemeral range.
-fn free_base() -> u16 {
-    let start = 20000 + (std::process::id() % 200) as u16 * 50;
-    for i in 0..200u16 {
-        let base = 20000 + (start - 20000 + i * 50) % 12000;
-        if (base..base + 50).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no free block of 50 loopback ports between 20000 and 32000");
+    net: NetDir,
 }
 
 impl Net {
     pub fn new() -> Self {
-        let polkadot = crate::support::polkadot_bin();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("networks/local");
-        let dst = dir.path().join("net");
-        std::fs::create_dir_all(&dst).expect("mkdir");
-        for e in std::fs::read_dir(&src).expect("networks/local") {
-            let e = e.expect("entry");
-            std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy");
-        }
         Net {
             transcript: Default::default(),
-            dir,
-            port_base: free_base(),
-            polkadot,
+            net: NetDir::copy("local", |_| true),
         }
     }
 
     pub fn root(&self) -> PathBuf {
-        self.dir.path().join(".paraform/local")
+        self.net.path().join(".paraform/local")
     }
 
     fn command(&self, args: &[&str], crash: Option<&str>) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_paraform"));
-        c.args(args)
-            .current_dir(self.dir.path())
-            .env("PARAFORM_DIR", self.dir.path().join(".paraform"))
-            .env("PARAFORM_LOCAL_PORT_BASE", self.port_base.to_string())
-            .env("POLKADOT_BIN", &self.polkadot)
-            .env("PARAFORM_SUDO_SURI", "//Alice")
-            .env("PARAFORM_DERIVATION_ROOT", ROOT)
-            .env("PARAFORM_HEALTH_TIMEOUT_SECS", "240")
-            .env("NO_COLOR", "1")
-            .env_remove("PARAFORM_TEST_CRASH_AFTER")
-            .stdin(Stdio::null())
+        let mut c = self.net.paraform(ROOT, args);
+        c.env("PARAFORM_HEALTH_TIMEOUT_SECS", "240")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(c2) = crash {
@@ -240,7 +206,7 @@ impl Net {
     }
 
     pub fn edit(&self, file: &str, from: &str, to: &str) {
-        let p = self.dir.path().join("net").join(file);
+        let p = self.net.path().join("net").join(file);
         let s = std::fs::read_to_string(&p).expect("read");
         assert!(s.contains(from), "{file} does not contain {from:?}");
         std::fs::write(&p, s.replacen(from, to, 1)).expect("write");
@@ -282,7 +248,7 @@ impl Net {
 impl Drop for Net {
     fn drop(&mut self) {
         // Stop every process started under this temp dir, whatever happened.
-        let marker = self.dir.path().to_string_lossy().into_owned();
+        let marker = self.net.path().to_string_lossy().into_owned();
         if let Ok(d) = std::fs::read_dir("/proc") {
             for e in d.flatten() {
                 let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {

@@ -311,7 +311,7 @@ pub async fn genesis_validators_produce_and_finalize(env: &PodEnv) {
     assert_eq!(o.status.code(), Some(0), "plan after apply: {}", text(&o));
 }
 
-const ROOT: &str = "//paraform-pods-test";
+pub const ROOT: &str = "//paraform-pods-test";
 
 const REGISTERED: &str = r#"
 [funding]

@@ -21,7 +21,6 @@ fn huge(n: u32) -> Plan {
             reason: "no Session.NextKeys for the stash".into(),
             depends_on: vec![StepId("gate.validator".into())],
             eta: None,
-            known_after_apply: vec!["keys".into(), "proof".into()],
         })
         .collect();
     steps.push(Step {
@@ -37,7 +36,6 @@ fn huge(n: u32) -> Plan {
         reason: "no longer desired validators: old-0".into(),
         depends_on: vec![],
         eta: None,
-        known_after_apply: vec![],
     });
     steps.push(Step {
         id: StepId::para_offboard(ParaId(3000)),
@@ -46,7 +44,6 @@ fn huge(n: u32) -> Plan {
         reason: "not in desired state".into(),
         depends_on: vec![],
         eta: None,
-        known_after_apply: vec![],
     });
     Plan {
         format_version: PLAN_FORMAT_VERSION,

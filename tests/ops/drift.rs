@@ -159,7 +159,6 @@ fn step(id: &str, action: Action, kind: StepKind) -> Step {
         reason: format!("reason of {id}"),
         depends_on: vec![],
         eta: None,
-        known_after_apply: vec![],
     }
 }
 
@@ -244,7 +243,7 @@ fn every_step_kind_is_classified() {
         ),
     ];
     for (kind, class) in cases {
-        assert_eq!(DriftClass::of(&kind), class, "{kind:?}");
+        assert_eq!(kind.describe().area, class, "{kind:?}");
         // It agrees with what the executor considers a chain submission.
         assert_eq!(kind.submits(), class == DriftClass::Chain, "{kind:?}");
     }

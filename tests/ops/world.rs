@@ -162,6 +162,17 @@ pub fn in_sync(desired: &Desired) -> Observed {
             existential_deposit: 1_000_000_000,
             sudo_key: None,
             ss58_prefix: 42,
+            hrmp: desired
+                .hrmp
+                .iter()
+                .map(|c| ObservedChannel {
+                    id: c.id,
+                    state: ChannelState::Open {
+                        max_capacity: c.max_capacity,
+                        max_message_size: c.max_message_size,
+                    },
+                })
+                .collect(),
         }),
         parachains: para_views,
     }
@@ -196,7 +207,8 @@ pub fn para_mut(o: &mut Observed, id: u32) -> &mut ParachainState {
 ///   validator-a-3 process still runs (scaled down from 4);
 /// - para 2000's collator RPC is unreachable; para 1000 has an external
 ///   invulnerable and ah-collator-1 is not registered;
-/// - a para 3000 not in the desired state is onboarding.
+/// - a para 3000 not in the desired state is onboarding;
+/// - the HRMP channel 2000 -> 1000 is missing.
 pub fn degraded(desired: &Desired) -> Observed {
     let mut o = in_sync(desired);
     let va = GroupName::new("validator-a");
@@ -270,6 +282,8 @@ pub fn degraded(desired: &Desired) -> Observed {
                 has_core: Some(false),
             },
         );
+        // 2000 -> 1000 is gone (1000 -> 2000 stays open).
+        c.hrmp.retain(|h| h.id.sender != ParaId(2000));
         let _ = &a0;
     }
     {

@@ -53,6 +53,7 @@ impl DesiredBuilder {
                 },
                 groups: vec![],
                 parachains: vec![],
+                hrmp: vec![],
                 funding: Funding { amount: FUNDING },
             },
         }
@@ -122,6 +123,19 @@ impl DesiredBuilder {
 
     pub fn relay_group(self, name: &str, role: Role, replicas: u32) -> Self {
         self.push_group(name, ChainSide::Relay, role, replicas)
+    }
+
+    /// An HRMP channel `sender -> recipient` with the default limits.
+    pub fn hrmp(mut self, sender: u32, recipient: u32) -> Self {
+        self.d.hrmp.push(HrmpChannel {
+            id: ChannelId {
+                sender: ParaId(sender),
+                recipient: ParaId(recipient),
+            },
+            max_capacity: DEFAULT_MAX_CAPACITY,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        });
+        self
     }
 
     pub fn para(mut self, id: u32, onboard: OnboardMode, genesis: GenesisSource) -> Self {

@@ -39,6 +39,9 @@ struct Shape {
     groups: Vec<Option<GroupShape>>,
     rpc: Option<u32>,
     paras: Vec<Option<ParaShape>>,
+    /// HRMP between the two paras when both are onboarded: bit 0 2000→2001,
+    /// bit 1 2001→2000.
+    hrmp: u8,
 }
 
 fn group_shape() -> impl Strategy<Value = GroupShape> {
@@ -88,13 +91,15 @@ fn shape() -> impl Strategy<Value = Shape> {
         prop::collection::vec(prop::option::weighted(0.7, group_shape()), 2),
         prop::option::of(1u32..=2),
         prop::collection::vec(prop::option::weighted(0.6, para_shape()), 2),
+        0u8..4,
     )
-        .prop_map(|(genesis, genesis_image, groups, rpc, paras)| Shape {
+        .prop_map(|(genesis, genesis_image, groups, rpc, paras, hrmp)| Shape {
             genesis,
             genesis_image,
             groups,
             rpc,
             paras,
+            hrmp,
         })
 }
 
@@ -144,6 +149,19 @@ fn build(shape: &Shape, consensus: Consensus) -> Desired {
         b = b
             .collators(id, &format!("col-{id}"), p.collators, p.mode)
             .with(|g| g.image = image(img));
+    }
+    let onboarded = |i: usize| {
+        shape.paras[i]
+            .as_ref()
+            .is_some_and(|p| p.onboard != OnboardMode::None)
+    };
+    if onboarded(0) && onboarded(1) {
+        if shape.hrmp & 1 != 0 {
+            b = b.hrmp(2000, 2001);
+        }
+        if shape.hrmp & 2 != 0 {
+            b = b.hrmp(2001, 2000);
+        }
     }
     b.build()
 }
@@ -278,7 +296,9 @@ fn start_world(case: &Case) -> World {
 /// (offboarded once onboarded), or invulnerables of an onboarding para (a
 /// para includes no extrinsic before it is onboarded).
 fn needs_two_rounds(world: &World, d1: &Desired) -> bool {
-    let Some(c) = &world.chain else { return false };
+    let Some(c) = &world.chain else {
+        return !d1.hrmp.is_empty();
+    };
     let joining = world.consensus == Consensus::Poa
         && world
             .workloads
@@ -301,6 +321,21 @@ fn needs_two_rounds(world: &World, d1: &Desired) -> bool {
                 .parachain(*id)
                 .is_none_or(|p| p.onboard == OnboardMode::None)
     });
+    // A channel opens only once both its paras are registered: the plan
+    // that onboards them leaves it to the next.
+    let valid = |id: &ParaId| {
+        c.paras.get(id).is_some_and(|p| {
+            matches!(
+                p.lifecycle,
+                paraform::observe::ParaLifecycle::Parachain
+                    | paraform::observe::ParaLifecycle::Parathread
+            )
+        })
+    };
+    let hrmp_waits = d1
+        .hrmp
+        .iter()
+        .any(|h| !valid(&h.id.sender) || !valid(&h.id.recipient));
     // Collators leave an onboarding para only once it produces blocks.
     let onboarding_with_collators = c.paras.iter().any(|(id, p)| {
         p.lifecycle == paraform::observe::ParaLifecycle::Onboarding
@@ -309,7 +344,7 @@ fn needs_two_rounds(world: &World, d1: &Desired) -> bool {
                 .get(id)
                 .is_some_and(|s| !s.invulnerables.is_empty())
     });
-    joining || onboarding || onboarding_with_collators
+    joining || onboarding || onboarding_with_collators || hrmp_waits
 }
 
 fn position(order: &BTreeMap<&StepId, usize>, id: &StepId) -> Option<usize> {
@@ -388,6 +423,50 @@ proptest! {
         let p = plan(&d, &world.observe());
         prop_assert!(p.is_empty(), "{:#?}", p.steps);
         prop_assert!(p.pending.is_empty());
+    }
+
+    /// From any set of channels between two running paras to any other (or
+    /// the same with other limits): one apply and a session change converge,
+    /// and channels that stay are never left closed.
+    #[test]
+    fn hrmp_channels_converge_from_any_set(from in 0u8..4, to in 0u8..4, resize in any::<bool>()) {
+        let net = |bits: u8, capacity: u32| {
+            let mut b = DesiredBuilder::new()
+                .genesis("genesis", 2)
+                .para(2000, OnboardMode::Parachain, GenesisSource::Collator)
+                .collators(2000, "col-2000", 1, CollatorMode::None)
+                .para(2001, OnboardMode::Parachain, GenesisSource::Collator)
+                .collators(2001, "col-2001", 1, CollatorMode::None);
+            if bits & 1 != 0 {
+                b = b.hrmp(2000, 2001);
+            }
+            if bits & 2 != 0 {
+                b = b.hrmp(2001, 2000);
+            }
+            let mut d = b.build();
+            for c in &mut d.hrmp {
+                c.max_capacity = capacity;
+            }
+            d
+        };
+        let d0 = net(from, 8);
+        let d1 = net(to, if resize { 4 } else { 8 });
+        let mut world = World::converged(&d0);
+        prop_assert!(plan(&d0, &world.observe()).is_empty());
+        let p = plan(&d1, &world.observe());
+        prop_assert!(p.validate().is_ok(), "{:?}", p.validate());
+        world.apply_plan(&d1, &p).map_err(TestCaseError::fail)?;
+        world.advance_sessions(1);
+        let again = plan(&d1, &world.observe());
+        prop_assert!(again.is_empty(), "{:#?}", again.steps);
+        prop_assert!(again.pending.is_empty(), "{:?}", again.pending);
+        // Open, with the desired limits.
+        let open: Vec<(HrmpChannel, bool)> = world
+            .chain
+            .as_ref()
+            .map(|c| c.hrmp.values().copied().collect())
+            .unwrap_or_default();
+        prop_assert_eq!(open, d1.hrmp.iter().map(|c| (*c, true)).collect::<Vec<_>>());
     }
 }
 

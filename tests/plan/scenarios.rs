@@ -45,7 +45,7 @@ fn fresh_network_lists_every_step_known_after_apply() {
 
     let keys = step(&p, "keys.validator-a-0");
     assert_eq!(keys.action, Action::Create);
-    assert_eq!(keys.known_after_apply, vec!["keys", "proof"]);
+    assert_eq!(keys.known_after_apply(), vec![Resolved::SessionKeys]);
     assert_eq!(
         deps(&p, "keys.validator-a-0"),
         vec!["fund", "gate.genesis", "gate.validator-a"]
@@ -71,8 +71,13 @@ fn fresh_network_lists_every_step_known_after_apply() {
     let onboard = step(&p, "para.2000.onboard");
     assert_eq!(onboard.action, Action::Create);
     assert_eq!(
-        onboard.known_after_apply,
-        vec!["genesis_head", "validation_code"]
+        onboard.known_after_apply(),
+        vec![
+            Resolved::GenesisHead,
+            Resolved::ValidationCode,
+            Resolved::GenesisFrom,
+            Resolved::Core
+        ]
     );
     assert_eq!(
         deps(&p, "para.2000.onboard"),
@@ -100,7 +105,10 @@ fn fresh_network_lists_every_step_known_after_apply() {
     );
     for n in ["collator-0", "collator-1"] {
         let id = format!("collators.2000.keys.{n}");
-        assert_eq!(step(&p, &id).known_after_apply, vec!["session_keys"]);
+        assert_eq!(
+            step(&p, &id).known_after_apply(),
+            vec![Resolved::SessionKeys]
+        );
         assert_eq!(
             deps(&p, &id),
             vec![
@@ -735,7 +743,15 @@ fn raw_spec_genesis_does_not_wait_for_collators() {
     let p = plan(&d, &Observed::empty());
     let onboard = step(&p, "para.2001.onboard");
     assert_eq!(deps(&p, "para.2001.onboard"), vec!["gate.genesis"]);
-    assert!(onboard.known_after_apply.is_empty());
+    // Read from the raw spec when the step runs; no core for a parathread.
+    assert_eq!(
+        onboard.known_after_apply(),
+        vec![
+            Resolved::GenesisHead,
+            Resolved::ValidationCode,
+            Resolved::GenesisFrom
+        ]
+    );
     assert!(matches!(
         onboard.kind,
         StepKind::OnboardPara {
@@ -933,7 +949,6 @@ fn bare(id: &str, deps: &[&str]) -> Step {
         reason: String::new(),
         depends_on: deps.iter().map(|d| StepId(d.to_string())).collect(),
         eta: None,
-        known_after_apply: vec![],
     }
 }
 

@@ -55,6 +55,8 @@ pub struct SimChain {
     pub staking: Vec<AccountId>,
     pub paras: BTreeMap<ParaId, SimPara>,
     pub balances: BTreeMap<AccountId, Balance>,
+    /// HRMP channels: open (true) or requested (false), with their limits.
+    pub hrmp: BTreeMap<ChannelId, (HrmpChannel, bool)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -106,12 +108,18 @@ impl World {
     }
 
     /// A world where `desired` was applied and every session effect landed.
+    /// (HRMP channels take a second round: they open once their paras are.)
     pub fn converged(desired: &Desired) -> Self {
         let mut w = World::new(desired.relay.consensus);
-        let plan = paraform::plan::plan(desired, &w.observe());
-        w.apply_plan(desired, &plan)
-            .expect("a fresh network applies");
-        w.advance_sessions(2);
+        for _ in 0..2 {
+            let plan = paraform::plan::plan(desired, &w.observe());
+            if plan.steps.is_empty() && plan.pending.is_empty() {
+                break;
+            }
+            w.apply_plan(desired, &plan)
+                .expect("a fresh network applies");
+            w.advance_sessions(2);
+        }
         w
     }
 
@@ -206,6 +214,21 @@ impl World {
                 existential_deposit: 1,
                 sudo_key: None,
                 ss58_prefix: 42,
+                hrmp: c
+                    .hrmp
+                    .values()
+                    .map(|(ch, open)| ObservedChannel {
+                        id: ch.id,
+                        state: if *open {
+                            ChannelState::Open {
+                                max_capacity: ch.max_capacity,
+                                max_message_size: ch.max_message_size,
+                            }
+                        } else {
+                            ChannelState::Requested
+                        },
+                    })
+                    .collect(),
             }),
         };
         let mut para_ids: BTreeSet<ParaId> = BTreeSet::new();
@@ -403,6 +426,32 @@ impl World {
                     target,
                     until,
                 });
+                Ok(())
+            }
+            StepKind::OpenHrmpChannel { channel } => {
+                let chain = self.chain_mut()?;
+                for end in [channel.id.sender, channel.id.recipient] {
+                    let ok = chain.paras.get(&end).is_some_and(|p| {
+                        matches!(
+                            p.lifecycle,
+                            ParaLifecycle::Parachain | ParaLifecycle::Parathread
+                        )
+                    });
+                    if !ok {
+                        return Err(format!("Hrmp: para {end} is not a valid para"));
+                    }
+                }
+                chain.hrmp.entry(channel.id).or_insert((*channel, false));
+                Ok(())
+            }
+            StepKind::CleanHrmp { para, reopen, .. } => {
+                let chain = self.chain_mut()?;
+                chain
+                    .hrmp
+                    .retain(|id, _| id.sender != *para && id.recipient != *para);
+                for c in reopen {
+                    chain.hrmp.insert(c.id, (*c, false));
+                }
                 Ok(())
             }
             StepKind::OffboardPara { para } => {
@@ -632,6 +681,13 @@ impl World {
             if p.lifecycle == ParaLifecycle::Onboarding && p.until <= session {
                 p.lifecycle = p.target;
             }
+        }
+        // Offboarded paras lose their channels; requests open.
+        let paras = c.paras.clone();
+        c.hrmp
+            .retain(|id, _| paras.contains_key(&id.sender) && paras.contains_key(&id.recipient));
+        for (_, open) in c.hrmp.values_mut() {
+            *open = true;
         }
     }
 

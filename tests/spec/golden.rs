@@ -72,6 +72,12 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     ("k8s_bad_settings", "bad_value", "network.toml:15"),
     ("k8s_ingress_collision", "name_collision", "network.toml:13"),
+    ("hrmp_bad", "hrmp_unknown_para", "network.toml:18"),
+    (
+        "chain_spec_genesis_para_id",
+        "chain_spec_para_id",
+        "network.toml:22",
+    ),
 ];
 
 #[test]

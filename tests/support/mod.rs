@@ -652,3 +652,73 @@ pub fn write_file(path: &Path, s: &str) {
     let mut f = File::create(path).expect("create file");
     f.write_all(s.as_bytes()).expect("write file");
 }
+
+/// A base whose block of 50 loopback ports is free now (between 20000 and
+/// 32000, below the ephemeral range), for `PARAFORM_LOCAL_PORT_BASE`.
+pub fn free_port_base() -> u16 {
+    let start = 20000 + (std::process::id() % 200) as u16 * 50;
+    for i in 0..200u16 {
+        let base = 20000 + (start - 20000 + i * 50) % 12000;
+        if (base..base + 50).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free block of 50 loopback ports between 20000 and 32000");
+}
+
+/// A copy of one of the repo's `networks/<name>` in a temp dir (as `net/`),
+/// with a free port base, and `paraform` run in it as a user would.
+pub struct NetDir {
+    pub dir: tempfile::TempDir,
+    pub port_base: u16,
+}
+
+impl NetDir {
+    /// Copies the files of `networks/<name>` that `keep` accepts.
+    pub fn copy(name: &str, keep: impl Fn(&Path) -> bool) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("networks")
+            .join(name);
+        let dst = dir.path().join("net");
+        fs::create_dir_all(&dst).expect("mkdir");
+        for e in fs::read_dir(&src).unwrap_or_else(|e| panic!("networks/{name}: {e}")) {
+            let e = e.expect("entry");
+            if e.path().is_file() && keep(&e.path()) {
+                fs::copy(e.path(), dst.join(e.file_name())).expect("copy");
+            }
+        }
+        NetDir {
+            dir,
+            port_base: free_port_base(),
+        }
+    }
+
+    /// The network's directory (`paraform <cmd> net` from [`NetDir::path`]).
+    pub fn net(&self) -> PathBuf {
+        self.dir.path().join("net")
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `paraform <args>` in the temp dir: state under `.paraform/`, the
+    /// port base, `polkadot` as found by [`polkadot_bin`], the secrets in
+    /// the environment (`//Alice` as sudo, `root` as derivation root), no
+    /// colours, no stdin, no crash hook inherited.
+    pub fn paraform(&self, root: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_paraform"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env("PARAFORM_DIR", self.dir.path().join(".paraform"))
+            .env("PARAFORM_LOCAL_PORT_BASE", self.port_base.to_string())
+            .env("POLKADOT_BIN", polkadot_bin())
+            .env("PARAFORM_SUDO_SURI", "//Alice")
+            .env("PARAFORM_DERIVATION_ROOT", root)
+            .env("NO_COLOR", "1")
+            .env_remove("PARAFORM_TEST_CRASH_AFTER")
+            .stdin(Stdio::null());
+        c
+    }
+}

@@ -8,7 +8,7 @@ use crate::apply::ops::{CoreAssignment, Intent, OpError, SignerRole};
 use crate::chain::calls::ParaKind;
 use crate::chain::read::RelayDetails;
 use crate::observe::model::{ChainState, ParaLifecycle, ParachainState};
-use crate::plan::{Member, Step, Transfer};
+use crate::plan::{Member, Resolved, Step, Transfer};
 use crate::spec::ids::{AccountId, NodeName, ParaId};
 use crate::spec::model::{GenesisSource, OnboardMode};
 use std::collections::BTreeSet;
@@ -95,16 +95,16 @@ async fn journal_genesis(
 ) -> Result<(), OpError> {
     let code_hash = sp_crypto_hashing::blake2_256(&g.code);
     let values = [
-        ("genesis_head", format!("0x{}", hex::encode(&g.head))),
+        (Resolved::GenesisHead, format!("0x{}", hex::encode(&g.head))),
         (
-            "validation_code",
+            Resolved::ValidationCode,
             format!(
                 "blake2-256 0x{} ({} bytes)",
                 hex::encode(code_hash),
                 g.code.len()
             ),
         ),
-        ("genesis_from", g.from.clone()),
+        (Resolved::GenesisFrom, g.from.clone()),
     ];
     for (key, value) in values {
         ctx.journal
@@ -132,7 +132,7 @@ async fn ensure_core(ctx: &StepCtx<'_>, step: &Step, para: ParaId) -> Result<Opt
     }
     let core = free_core(para, &state, &details)?;
     ctx.journal
-        .resolve(&step.id, ctx.intent, "core", core.core.to_string())
+        .resolve(&step.id, ctx.intent, Resolved::Core, core.core.to_string())
         .await?;
     let n = core.core;
     submit(
@@ -329,7 +329,11 @@ async fn change_invulnerables(
 
 /// Root calls go through `Sudo.sudo` signed by `[secrets] sudo`: check that
 /// key is the chain's sudo before sending anything.
-fn ensure_sudo(ctx: &StepCtx<'_>, key: Option<&AccountId>, chain: &str) -> Result<(), OpError> {
+pub(super) fn ensure_sudo(
+    ctx: &StepCtx<'_>,
+    key: Option<&AccountId>,
+    chain: &str,
+) -> Result<(), OpError> {
     let signer = ctx.chain.signer_account(&SignerRole::Sudo)?;
     match key {
         Some(k) if *k == signer => Ok(()),
@@ -463,7 +467,12 @@ pub async fn set_collator_keys(
     let generated = ctx.chain.rotate_keys(node, account).await?;
     let keys_hex = format!("0x{}", hex::encode(&generated.keys));
     ctx.journal
-        .resolve(&step.id, ctx.intent, "session_keys", keys_hex.clone())
+        .resolve(
+            &step.id,
+            ctx.intent,
+            Resolved::SessionKeys,
+            keys_hex.clone(),
+        )
         .await?;
     if s.next_keys.get(account).is_some_and(|k| {
         k.trim_start_matches("0x")

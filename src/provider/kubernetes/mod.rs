@@ -31,11 +31,14 @@ use std::time::Duration;
 
 /// The client configuration for the cluster named by `kubeconfig` (or,
 /// without one, by `KUBECONFIG`, `~/.kube/config` or the in-cluster service
-/// account), optionally with another context. The state backend keeps it to
-/// release its lock with a client of its own.
+/// account), optionally with another context. `in_cluster` without a
+/// kubeconfig or context means the pod's service account only (a stray
+/// `~/.kube/config` in an image must not redirect a drift job). The state
+/// backend keeps it to release its lock with a client of its own.
 pub async fn load_config(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
+    in_cluster: bool,
 ) -> Result<kube::Config, ProviderError> {
     let err = |reason: String| ProviderError::Command {
         command: "connect to the Kubernetes API".into(),
@@ -56,6 +59,14 @@ pub async fn load_config(
         None if context.is_some() => kube::Config::from_kubeconfig(&opts)
             .await
             .map_err(|e| err(e.to_string()))?,
+        None if in_cluster => kube::Config::incluster().map_err(|e| {
+            err(format!(
+                "--in-cluster: {e} (it needs a pod's service account: \
+                 KUBERNETES_SERVICE_HOST/PORT and a token under \
+                 /var/run/secrets/kubernetes.io/serviceaccount; outside a pod, drop \
+                 --in-cluster or pass --kubeconfig)"
+            ))
+        })?,
         None => kube::Config::infer()
             .await
             .map_err(|e| err(e.to_string()))?,
@@ -75,7 +86,7 @@ pub async fn connect(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
 ) -> Result<Client, ProviderError> {
-    let config = load_config(kubeconfig, context).await?;
+    let config = load_config(kubeconfig, context, false).await?;
     Client::try_from(config).map_err(|e| ProviderError::Command {
         command: "connect to the Kubernetes API".into(),
         reason: e.to_string(),

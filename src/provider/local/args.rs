@@ -117,35 +117,147 @@ pub fn node_args(l: &Launch<'_>) -> Vec<OsString> {
     if !l.relay_rpc_urls.is_empty() {
         a.push("--relay-chain-rpc-urls".into());
         a.extend(l.relay_rpc_urls.iter().map(OsString::from));
+    }
+    let embedded = l
+        .relay_rpc_urls
+        .is_empty()
+        .then_some(l.relay_chain.as_ref())
+        .flatten();
+    if l.relay_rpc_urls.is_empty() && embedded.is_none() {
         return a;
     }
-    if let Some(relay) = &l.relay_chain {
+    // The relay side: a full embedded node, or (RPC mode) the minimal node
+    // that reads the relay over RPC but still needs the relay's p2p network
+    // to reach validators — without relay bootnodes it advertises its
+    // collations to no one (measured: "Collation wasn't advertised to any
+    // validator", para stuck at #0).
+    a.push("--".into());
+    if let Some(relay) = embedded {
         add(
             &mut a,
             &[
-                &"--",
                 &"--chain",
                 relay,
                 &"--rpc-port",
                 &l.ports.relay_rpc.to_string(),
             ],
         );
-        add(
-            &mut a,
-            &[
-                &"--listen-addr",
-                &format!("/ip4/127.0.0.1/tcp/{}", l.ports.relay_p2p),
-            ],
-        );
-        add(
-            &mut a,
-            &[&"--no-mdns", &"--no-prometheus", &"--no-telemetry"],
-        );
-        if !l.relay_bootnodes.is_empty() {
-            a.push("--bootnodes".into());
-            a.extend(l.relay_bootnodes.iter().map(OsString::from));
-        }
-        a.extend(l.spec.relay_flags.iter().map(OsString::from));
     }
+    add(
+        &mut a,
+        &[
+            &"--listen-addr",
+            &format!("/ip4/127.0.0.1/tcp/{}", l.ports.relay_p2p),
+        ],
+    );
+    add(
+        &mut a,
+        &[&"--no-mdns", &"--no-prometheus", &"--no-telemetry"],
+    );
+    if !l.relay_bootnodes.is_empty() {
+        a.push("--bootnodes".into());
+        a.extend(l.relay_bootnodes.iter().map(OsString::from));
+    }
+    a.extend(l.spec.relay_flags.iter().map(OsString::from));
     a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::model::RelayNodeMode;
+
+    /// A collator of the ops test network's `ah-collator` group.
+    fn with_launch(rpc: bool, f: impl FnOnce(Vec<String>)) {
+        let net = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ops/networks/paras");
+        let mut d = crate::spec::load_dir(&net).expect("the ops network loads");
+        let g = d
+            .groups
+            .iter_mut()
+            .find(|g| g.name.as_str() == "ah-collator")
+            .expect("collator group");
+        g.relay_node = if rpc {
+            RelayNodeMode::Rpc
+        } else {
+            RelayNodeMode::Embedded
+        };
+        let g = g.clone();
+        let spec = WorkloadSpec::for_group(&d, &g);
+        let node = NodeName::new("ah-collator-0");
+        let p = Path::new("/x");
+        let launch = Launch {
+            node: &node,
+            spec: &spec,
+            dev_key: None,
+            ports: NodePorts {
+                rpc: 1,
+                p2p: 2,
+                prometheus: 3,
+                relay_rpc: 4,
+                relay_p2p: 5,
+            },
+            base_path: p,
+            keystore: p,
+            node_key_file: p,
+            chain: "para.json".into(),
+            relay_chain: (!rpc).then(|| "relay.json".to_string()),
+            bootnodes: vec![],
+            relay_bootnodes: vec!["/ip4/127.0.0.1/tcp/9/p2p/RELAY".into()],
+            relay_rpc_urls: if rpc {
+                vec!["ws://127.0.0.1:7".into()]
+            } else {
+                vec![]
+            },
+        };
+        f(node_args(&launch)
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect());
+    }
+
+    fn after_separator(a: &[String]) -> Vec<String> {
+        a.iter()
+            .skip_while(|x| x.as_str() != "--")
+            .skip(1)
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn rpc_mode_collators_still_join_the_relay_network() {
+        with_launch(true, |a| {
+            let i = a
+                .iter()
+                .position(|x| x == "--relay-chain-rpc-urls")
+                .unwrap();
+            assert_eq!(a[i + 1], "ws://127.0.0.1:7");
+            let relay = after_separator(&a);
+            // The minimal relay node needs relay peers to reach validators.
+            assert!(
+                relay
+                    .windows(2)
+                    .any(|w| w[0] == "--bootnodes" && w[1] == "/ip4/127.0.0.1/tcp/9/p2p/RELAY"),
+                "{a:?}"
+            );
+            assert!(relay.iter().any(|x| x == "/ip4/127.0.0.1/tcp/5"), "{a:?}");
+            assert!(relay.iter().any(|x| x == "--no-prometheus"), "{a:?}");
+            // No embedded relay chain: no --chain after the separator.
+            assert!(!relay.iter().any(|x| x == "--chain"), "{a:?}");
+        });
+    }
+
+    #[test]
+    fn embedded_relay_node_runs_the_relay_spec() {
+        with_launch(false, |a| {
+            assert!(!a.iter().any(|x| x == "--relay-chain-rpc-urls"), "{a:?}");
+            let relay = after_separator(&a);
+            assert!(
+                relay
+                    .windows(2)
+                    .any(|w| w[0] == "--chain" && w[1] == "relay.json"),
+                "{a:?}"
+            );
+            assert!(relay.iter().any(|x| x == "--bootnodes"), "{a:?}");
+        });
+    }
 }
