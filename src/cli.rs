@@ -603,13 +603,48 @@ fn state_err(e: crate::state::StateError) -> Report {
 }
 
 /// Ask for `expected` on the terminal (Terraform's "Enter a value").
+/// Set while waiting for the user's answer: a signal then exits at once
+/// (nothing has started; a blocking read cannot be cancelled).
+static PROMPTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn confirm(question: &str, expected: &str) -> std::io::Result<bool> {
+    use std::sync::atomic::Ordering;
     eprintln!("{question}");
     eprint!("  Enter a value: ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
+    PROMPTING.store(true, Ordering::SeqCst);
+    let read = std::io::stdin().read_line(&mut line);
+    PROMPTING.store(false, Ordering::SeqCst);
+    read?;
     Ok(line.trim() == expected)
+}
+
+/// SIGINT / SIGTERM for `apply` and `destroy` (see `apply::interrupt`).
+fn listen_for_signals() -> Result<crate::apply::Interrupt, Report> {
+    crate::apply::interrupt::listen(|signal| {
+        if PROMPTING.load(std::sync::atomic::Ordering::SeqCst) {
+            eprintln!("\n{}: nothing was applied.", signal.name());
+            std::process::exit(i32::from(signal.exit_code()));
+        }
+        eprintln!(
+            "\n{}: stopping after the running steps (again to exit at once)…",
+            signal.name()
+        );
+    })
+    .map_err(|e| CliError::Usage(format!("cannot listen for signals: {e}")).into())
+}
+
+/// A failed apply / destroy; an interrupted one reports what was left
+/// undone and exits 130 / 143.
+fn workflow_failed(e: crate::apply::WorkflowError) -> CmdResult {
+    match e {
+        crate::apply::WorkflowError::Interrupted { signal, .. } => {
+            eprintln!("{:?}", Report::new(e));
+            Ok(Outcome::Interrupted(signal.exit_code()))
+        }
+        e => Err(e.into()),
+    }
 }
 
 /// Read a plan saved by `plan --out`.
@@ -750,6 +785,7 @@ fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
             expect_hash: args.expect_hash.clone(),
             exec: ExecOptions {
                 parallelism: args.parallelism as usize,
+                interrupt: listen_for_signals()?,
                 ..Default::default()
             },
         };
@@ -759,7 +795,13 @@ fn cmd_apply(args: &ApplyArgs, ctx: &Ctx) -> CmdResult {
             destroy_of: None,
         };
         let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
-        match workflow::apply(&live, &desired, source, &policy, &prompt, &progress).await? {
+        let applied = match workflow::apply(&live, &desired, source, &policy, &prompt, &progress)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return workflow_failed(e),
+        };
+        match applied {
             Applied::NoChanges => {}
             Applied::Complete { report, .. } => {
                 let done = report.count(|r| matches!(r, crate::apply::StepResult::Done { .. }));
@@ -922,8 +964,14 @@ fn cmd_destroy(args: &DestroyArgs, ctx: &Ctx) -> CmdResult {
             destroy_of: Some(desired.network.to_string()),
         };
         let progress = Progress::new(ctx.stdout_tty && std::io::stderr().is_terminal());
-        let policy = Policy::default();
-        match workflow::apply(
+        let policy = Policy {
+            exec: crate::apply::ExecOptions {
+                interrupt: listen_for_signals()?,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let applied = match workflow::apply(
             &live,
             &desired,
             PlanSource::Destroy,
@@ -931,8 +979,12 @@ fn cmd_destroy(args: &DestroyArgs, ctx: &Ctx) -> CmdResult {
             &prompt,
             &progress,
         )
-        .await?
+        .await
         {
+            Ok(a) => a,
+            Err(e) => return workflow_failed(e),
+        };
+        match applied {
             Applied::NoChanges => {
                 println!(
                     "Nothing to destroy: no workloads of {} exist.",

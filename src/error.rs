@@ -20,6 +20,8 @@ pub enum Outcome {
     Success,
     /// Changes are pending (plan with `--detailed-exitcode`, drift found).
     ChangesPending,
+    /// Stopped by a signal after tidying up: 128 + the signal number.
+    Interrupted(u8),
 }
 
 impl Outcome {
@@ -27,6 +29,7 @@ impl Outcome {
         match self {
             Outcome::Success => EXIT_SUCCESS,
             Outcome::ChangesPending => EXIT_CHANGES,
+            Outcome::Interrupted(code) => code,
         }
     }
 

@@ -1,7 +1,8 @@
 //! End to end on the local provider with REAL polkadot processes (loopback
 //! only): `paraform apply networks/local` from nothing, crash recovery with
-//! no duplicate extrinsics, the lock, drift of a killed process, and a
-//! changed desired state converging with one more apply.
+//! no duplicate extrinsics, the lock, drift of a killed process, a changed
+//! desired state converging with one more apply (after a first try stopped
+//! by SIGTERM), and destroy.
 //!
 //! One network is shared by the scenarios, in order (starting a network
 //! costs about a minute on two cores; registration takes two sessions).
@@ -217,8 +218,44 @@ fn local_network_end_to_end() {
         "role = \"rpc\"\nreplicas = 1",
         "role = \"rpc\"\nreplicas = 1\nflags = [\"--rpc-max-connections=200\"]",
     );
+    //    The first try is stopped by SIGTERM (a cancelled CI job) once the
+    //    new validator's keys step has begun: it exits 143 naming what was
+    //    left undone, releases the lock, and the next apply finishes the job
+    //    without a second set_keys.
+    let child = net.spawn_apply(None);
+    let pid = child.id();
+    net.wait_until(Duration::from_secs(240), || {
+        net.state_json().contains("keys.validator-2")
+    });
+    support::signal(pid, "TERM");
+    let t_term = Instant::now();
+    let r = net.finish(child, Duration::from_secs(60));
+    assert_eq!(r.code, Some(143), "SIGTERM exits 143: {}", r.all());
+    assert!(
+        t_term.elapsed() < Duration::from_secs(30),
+        "stopped within the grace: {:?}",
+        t_term.elapsed()
+    );
+    assert!(
+        r.stderr.contains("interrupted by SIGTERM") && r.stderr.contains("validators.register"),
+        "says what was left undone: {}",
+        r.stderr
+    );
+    let r = net.run(&["lock", "status", "net"], None);
+    assert!(
+        r.stdout.contains("Not locked"),
+        "lock released: {}",
+        r.all()
+    );
+    assert!(
+        r.stdout.contains("DIRTY") && r.stdout.contains("interrupted by SIGTERM"),
+        "{}",
+        r.all()
+    );
+    eprintln!("[e2e] SIGTERM mid-apply: ok ({:?})", t0.elapsed());
     let r = net.run(&["apply", "net", "--auto-approve"], None);
     assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(!r.stderr.contains("locked"), "{}", r.stderr);
     let new_rpc = net.node_pid("rpc-0").expect("rpc-0 runs");
     assert_ne!(new_rpc, rpc_pid, "rpc-0 restarted for its new flag");
     assert!(net.cmdline(new_rpc).contains("--rpc-max-connections=200"));
@@ -233,6 +270,11 @@ fn local_network_end_to_end() {
     assert!(
         st.next_keys.contains_key(&v2)
             && (st.pending_add.contains(&v2) || st.validators.contains(&v2))
+    );
+    assert_eq!(
+        chain.nonces(std::slice::from_ref(&v2)).get(&v2),
+        Some(&1),
+        "validator-2's stash signed one set_keys across the interrupted and the next apply"
     );
     let r = net.run(&["plan", "net", "--detailed-exitcode"], None);
     assert_eq!(r.code, Some(0), "one apply converged: {}", r.all());

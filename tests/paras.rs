@@ -222,6 +222,7 @@ async fn apply(
             attempts: 2,
             backoff: Duration::from_secs(1),
             poll: Duration::from_secs(2),
+            ..Default::default()
         },
         progress: &progress,
     }

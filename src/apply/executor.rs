@@ -4,6 +4,7 @@
 //! backoff. Every step re-checks its precondition against the live world
 //! and the journal first (see `steps.rs`), so re-running converges.
 
+use super::interrupt::{Interrupt, Signal};
 use super::journal::Journal;
 use super::ops::{ChainOps, OpError};
 use super::progress::Progress;
@@ -34,6 +35,11 @@ pub struct ExecOptions {
     pub backoff: Duration,
     /// Journal polling while a submission settles.
     pub poll: Duration,
+    /// Asks the executor to stop (SIGINT / SIGTERM): no new step starts.
+    pub interrupt: Interrupt,
+    /// How long running steps may still take once interrupted; then they
+    /// are abandoned (a submission stays journaled in flight).
+    pub interrupt_grace: Duration,
 }
 
 impl Default for ExecOptions {
@@ -48,6 +54,8 @@ impl Default for ExecOptions {
             attempts: 4,
             backoff: Duration::from_secs(2),
             poll: Duration::from_secs(3),
+            interrupt: Interrupt::default(),
+            interrupt_grace: Duration::from_secs(5),
         }
     }
 }
@@ -68,6 +76,10 @@ pub enum StepResult {
     Skipped {
         root: StepId,
     },
+    /// Not started, or abandoned while running, because the apply was interrupted.
+    Interrupted {
+        started: bool,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -76,11 +88,26 @@ pub struct ApplyReport {
     /// Steps that failed themselves (root causes), in the order they failed.
     pub failures: Vec<(StepId, String)>,
     pub elapsed: Duration,
+    /// The signal that stopped the apply before every step ran.
+    pub interrupted: Option<Signal>,
 }
 
 impl ApplyReport {
     pub fn ok(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.interrupted.is_none()
+    }
+    /// Steps not done because of the interruption (abandoned first).
+    pub fn undone(&self) -> Vec<(&StepId, bool)> {
+        let mut v: Vec<(&StepId, bool)> = self
+            .results
+            .iter()
+            .filter_map(|(id, r)| match r {
+                StepResult::Interrupted { started } => Some((id, *started)),
+                _ => None,
+            })
+            .collect();
+        v.sort_by_key(|(_, started)| !started);
+        v
     }
     pub fn count(&self, f: impl Fn(&StepResult) -> bool) -> usize {
         self.results.values().filter(|r| f(r)).count()
@@ -114,6 +141,7 @@ impl<'a> Executor<'a> {
         let mut waiting: Vec<StepId> = order.clone();
         let mut finished: BTreeSet<StepId> = BTreeSet::new();
         let mut running = FuturesUnordered::new();
+        let mut grace_until: Option<tokio::time::Instant> = None;
         self.progress.start(order.len());
 
         loop {
@@ -148,9 +176,24 @@ impl<'a> Executor<'a> {
                     break;
                 }
             }
-            // Start ready steps up to the bound.
+            if let (None, Some(signal)) = (report.interrupted, self.options.interrupt.requested()) {
+                report.interrupted = Some(signal);
+                grace_until = Some(tokio::time::Instant::now() + self.options.interrupt_grace);
+                if !running.is_empty() {
+                    self.progress.note(&format!(
+                        "{}: starting no new step; waiting up to {}s for {} running step(s)…",
+                        signal.name(),
+                        self.options.interrupt_grace.as_secs(),
+                        running.len()
+                    ));
+                }
+            }
+            // Start ready steps up to the bound (none once interrupted).
             let mut i = 0;
-            while i < waiting.len() && running.len() < self.options.parallelism.max(1) {
+            while report.interrupted.is_none()
+                && i < waiting.len()
+                && running.len() < self.options.parallelism.max(1)
+            {
                 let id = &waiting[i];
                 let ready = steps
                     .get(id)
@@ -170,7 +213,17 @@ impl<'a> Executor<'a> {
                     i += 1;
                 }
             }
-            let Some((id, result, took)) = running.next().await else {
+            let next = match grace_until {
+                None => tokio::select! {
+                    next = running.next() => next,
+                    _ = self.options.interrupt.wait() => continue,
+                },
+                Some(until) => match tokio::time::timeout_at(until, running.next()).await {
+                    Ok(next) => next,
+                    Err(_) => break,
+                },
+            };
+            let Some((id, result, took)) = next else {
                 break;
             };
             match result {
@@ -196,6 +249,19 @@ impl<'a> Executor<'a> {
                         .insert(id.clone(), StepResult::Failed { error });
                 }
             }
+        }
+        if report.interrupted.is_some() {
+            // Steps still running past the grace are dropped here: what they
+            // submitted is journaled in flight, settled by the next apply.
+            drop(running);
+            for id in &order {
+                let started = !waiting.contains(id);
+                report
+                    .results
+                    .entry(id.clone())
+                    .or_insert(StepResult::Interrupted { started });
+            }
+            waiting.clear();
         }
         // Anything left never became ready (cannot happen for a valid plan).
         for id in waiting {

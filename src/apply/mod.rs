@@ -2,6 +2,7 @@
 //! lock, journaling every submission (see ARCHITECTURE §1, §3, §5).
 
 pub mod executor;
+pub mod interrupt;
 pub mod journal;
 pub mod live;
 pub mod ops;
@@ -13,6 +14,7 @@ mod tests;
 pub mod workflow;
 
 pub use executor::{ApplyReport, ExecOptions, Executor, StepResult, CRASH_ENV};
+pub use interrupt::{Interrupt, Signal};
 pub use journal::{settle_all, Journal, Settled};
 pub use ops::{ChainOps, Intent, Landing, OpError, SignerRole};
 pub use progress::Progress;

@@ -541,6 +541,8 @@ fn opts() -> ExecOptions {
         attempts: 3,
         backoff: Duration::from_millis(10),
         poll: Duration::from_millis(10),
+        interrupt: Default::default(),
+        interrupt_grace: Duration::from_millis(500),
     }
 }
 
@@ -1630,4 +1632,125 @@ async fn deregistration_removes_only_invulnerables_once() {
         StepResult::AlreadyDone { .. }
     ));
     assert_eq!(c.landed_of("remove_invulnerables"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_starts_no_new_step_and_lets_running_ones_finish_within_the_grace() {
+    use crate::apply::interrupt::{Interrupt, Signal};
+    let d = desired();
+    let plan = fresh_plan(&d);
+    for (grace, abandoned) in [(Duration::from_millis(500), false), (Duration::ZERO, true)] {
+        let (p, c) = (ProviderDouble::default(), ChainDouble::live());
+        let (_dir, store) = new_store();
+        let journal = Journal::new(&store, store.load().await.unwrap());
+        let progress = Progress::quiet();
+        let (trigger, interrupt) = Interrupt::channel();
+        let ex = Executor {
+            plan: &plan,
+            desired: &d,
+            provider: &p,
+            chain: &c,
+            journal: &journal,
+            options: ExecOptions {
+                interrupt,
+                interrupt_grace: grace,
+                ..opts()
+            },
+            progress: &progress,
+        };
+        // Workload steps take 50 ms each: the signal comes while the first run.
+        let fire = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            trigger.fire(Signal::Term);
+            trigger.fire(Signal::Int); // only the first counts
+        };
+        let (r, ()) = tokio::join!(ex.run(), fire);
+        assert_eq!(r.interrupted, Some(Signal::Term));
+        assert!(!r.ok());
+        let started: Vec<&StepId> = r
+            .results
+            .iter()
+            .filter(|(_, res)| !matches!(res, StepResult::Interrupted { started: false }))
+            .map(|(id, _)| id)
+            .collect();
+        assert!(
+            !started.is_empty()
+                && started
+                    .iter()
+                    .all(|id| id.as_str().starts_with("workload.")),
+            "only the first workload steps ran: {started:?}"
+        );
+        assert_eq!(
+            r.undone().iter().any(|(_, s)| *s),
+            abandoned,
+            "grace {grace:?}: {:?}",
+            r.results
+        );
+        assert_eq!(r.results.len(), plan.steps.len(), "every step has a result");
+        assert_eq!(
+            c.landed_of("set_keys") + c.landed_of("register") + c.landed_of("fund"),
+            0
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_apply_marks_the_state_dirty_names_what_is_undone_and_releases_the_lock() {
+    use crate::apply::interrupt::{Interrupt, Signal};
+    use crate::apply::workflow::{self, Live, PlanSource, Policy, Review, WorkflowError};
+    struct Yes;
+    impl Review for Yes {
+        fn show(&self, _: &Plan) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn approve(&self, _: &Plan) -> std::io::Result<bool> {
+            Ok(true)
+        }
+    }
+    let d = desired();
+    let (p, c) = (ProviderDouble::default(), ChainDouble::live());
+    let (_dir, store) = new_store();
+    let (trigger, interrupt) = Interrupt::channel();
+    let policy = Policy {
+        exec: ExecOptions {
+            interrupt,
+            ..opts()
+        },
+        ..Default::default()
+    };
+    let live = Live {
+        provider: &p,
+        store: &store,
+        chain: &c,
+    };
+    let progress = Progress::quiet();
+    let fire = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        trigger.fire(Signal::Int);
+    };
+    let (r, ()) = tokio::join!(
+        workflow::apply(&live, &d, PlanSource::Desired, &policy, &Yes, &progress),
+        fire
+    );
+    match r {
+        Err(WorkflowError::Interrupted {
+            signal: Signal::Int,
+            undone,
+            ..
+        }) => assert!(!undone.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let s = store.load().await.unwrap();
+    assert!(s.dirty, "{s:?}");
+    assert!(
+        s.dirty_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("interrupted by SIGINT")),
+        "{:?}",
+        s.dirty_reason
+    );
+    assert!(
+        store.lock_status().await.unwrap().is_none(),
+        "lock released"
+    );
 }

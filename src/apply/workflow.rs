@@ -11,7 +11,7 @@ use super::progress::Progress;
 use crate::observe::live::ObserveError;
 use crate::observe::Observed;
 use crate::plan::artifact::{SavedPlan, Stale};
-use crate::plan::{Plan, SafetyError};
+use crate::plan::{Plan, SafetyError, StepId};
 use crate::provider::Provider;
 use crate::spec::Desired;
 use crate::state::{LockInfo, StateError, StateStore};
@@ -105,6 +105,22 @@ pub enum WorkflowError {
     #[error("{0} cancelled")]
     #[diagnostic(code(paraform::usage))]
     Cancelled(&'static str),
+    /// SIGINT / SIGTERM: no new step was started; the lock is released.
+    #[error(
+        "{operation} interrupted by {}: {}. The lock is released; run {operation} again to carry on \
+         (submissions left in flight are settled first, never sent twice).",
+        signal.name(),
+        undone_text(undone, abandoned)
+    )]
+    #[diagnostic(code(paraform::interrupted))]
+    Interrupted {
+        operation: &'static str,
+        signal: super::Signal,
+        /// Steps not started.
+        undone: Vec<StepId>,
+        /// Steps abandoned while running (past the grace period).
+        abandoned: Vec<StepId>,
+    },
     /// Some steps failed; the state is marked dirty with the causes.
     #[error(
         "{operation} failed ({} failed, {} skipped, {} done): {}. Run {operation} again once fixed: finished steps are not repeated.",
@@ -118,6 +134,43 @@ pub enum WorkflowError {
         operation: &'static str,
         report: ApplyReport,
     },
+}
+
+fn undone_text(undone: &[StepId], abandoned: &[StepId]) -> String {
+    let list = |v: &[StepId]| v.iter().map(StepId::as_str).collect::<Vec<_>>().join(", ");
+    match (undone.is_empty(), abandoned.is_empty()) {
+        (true, true) => "nothing was started".to_string(),
+        (false, true) => format!("{} step(s) not started: {}", undone.len(), list(undone)),
+        (true, false) => format!(
+            "{} step(s) abandoned while running: {}",
+            abandoned.len(),
+            list(abandoned)
+        ),
+        (false, false) => format!(
+            "{} step(s) not started: {}; {} abandoned while running: {}",
+            undone.len(),
+            list(undone),
+            abandoned.len(),
+            list(abandoned)
+        ),
+    }
+}
+
+/// Await `f` unless a signal comes first.
+async fn unless_interrupted<T>(
+    operation: &'static str,
+    interrupt: &super::Interrupt,
+    f: impl std::future::Future<Output = Result<T, WorkflowError>>,
+) -> Result<T, WorkflowError> {
+    tokio::select! {
+        r = f => r,
+        signal = interrupt.wait() => Err(WorkflowError::Interrupted {
+            operation,
+            signal,
+            undone: vec![],
+            abandoned: vec![],
+        }),
+    }
 }
 
 fn summary(e: &SafetyError) -> String {
@@ -174,29 +227,38 @@ pub async fn apply(
     progress: &Progress,
 ) -> Result<Applied, WorkflowError> {
     let operation = source.operation();
-    let _lock = live
-        .store
-        .lock(LockInfo::for_this_process(
-            operation,
-            desired.source.commit.clone(),
-        ))
-        .await?;
+    let interrupt = &policy.exec.interrupt;
+    let _lock = unless_interrupted(operation, interrupt, async {
+        Ok(live
+            .store
+            .lock(LockInfo::for_this_process(
+                operation,
+                desired.source.commit.clone(),
+            ))
+            .await?)
+    })
+    .await?;
     let journal = Journal::new(live.store, live.store.load().await?);
 
     // Submissions an interrupted apply left in flight land or expire
     // before anything is observed: the plan then sees what landed.
     if !journal.all_in_flight().await.is_empty() {
         progress.note("Settling submissions left in flight by an interrupted apply…");
-        for (step, how) in settle_all(&journal, live.chain, Duration::from_secs(3))
-            .await
-            .map_err(WorkflowError::Settle)?
-        {
+        let settled = unless_interrupted(operation, interrupt, async {
+            settle_all(&journal, live.chain, Duration::from_secs(3))
+                .await
+                .map_err(WorkflowError::Settle)
+        })
+        .await?;
+        for (step, how) in settled {
             progress.note(&format!("  {step}: {how:?}"));
         }
     }
 
-    let observed =
-        crate::observe::live::observe(desired, live.provider, &Default::default()).await?;
+    let observed = unless_interrupted(operation, interrupt, async {
+        Ok(crate::observe::live::observe(desired, live.provider, &Default::default()).await?)
+    })
+    .await?;
     let plan = plan_of(desired, &observed, source)?;
     review.show(&plan).map_err(WorkflowError::Review)?;
     check_expected_hash(&plan, policy.expect_hash.as_deref())?;
@@ -207,6 +269,14 @@ pub async fn apply(
     }
     if !review.approve(&plan).map_err(WorkflowError::Review)? {
         return Err(WorkflowError::Cancelled(operation));
+    }
+    if let Some(signal) = interrupt.requested() {
+        return Err(WorkflowError::Interrupted {
+            operation,
+            signal,
+            undone: plan.steps.iter().map(|s| s.id.clone()).collect(),
+            abandoned: vec![],
+        });
     }
 
     let executor = Executor {
@@ -219,6 +289,32 @@ pub async fn apply(
         progress,
     };
     let report = executor.run().await;
+    if let Some(signal) = report.interrupted {
+        let (abandoned, undone): (Vec<_>, Vec<_>) = report
+            .undone()
+            .into_iter()
+            .partition(|(_, started)| *started);
+        let ids = |v: Vec<(&StepId, bool)>| v.into_iter().map(|(id, _)| id.clone()).collect();
+        let (undone, abandoned): (Vec<StepId>, Vec<StepId>) = (ids(undone), ids(abandoned));
+        let why = format!(
+            "{operation} interrupted by {}: {}",
+            signal.name(),
+            undone_text(&undone, &abandoned)
+        );
+        // Failures before the signal are causes too: keep them in the state.
+        let why = if report.failures.is_empty() {
+            why
+        } else {
+            format!("{why}; failed: {}", causes(&report))
+        };
+        journal.update(|s| s.mark_dirty(why)).await?;
+        return Err(WorkflowError::Interrupted {
+            operation,
+            signal,
+            undone,
+            abandoned,
+        });
+    }
     if report.ok() {
         let digest = crate::plan::artifact::content_digest(&plan);
         let commit = desired.source.commit.clone();

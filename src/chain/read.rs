@@ -544,7 +544,12 @@ pub async fn observe_para(
         .and_then(|v| val::as_u128(&v))
         .and_then(|n| u32::try_from(n).ok())
         .filter(|n| *n > 0);
+    let min_eligible_collators = snap
+        .constant("CollatorSelection", "MinEligibleCollators")
+        .and_then(|v| val::as_u128(&v))
+        .and_then(|n| u32::try_from(n).ok());
     Ok(ParachainState {
+        min_eligible_collators,
         block_hash: hex_hash(snap.at.as_bytes()),
         block_number: snap.number,
         session_index,

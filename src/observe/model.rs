@@ -325,6 +325,10 @@ pub struct ParachainState {
     pub candidates: Vec<AccountId>,
     #[serde(default)]
     pub desired_candidates: Option<u32>,
+    /// `CollatorSelection.MinEligibleCollators` (a constant): an invulnerable
+    /// is removed only while more eligible collators than this remain.
+    #[serde(default)]
+    pub min_eligible_collators: Option<u32>,
     #[serde(default)]
     pub sudo_key: Option<AccountId>,
 }

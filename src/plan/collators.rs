@@ -185,7 +185,17 @@ pub(crate) fn analyze(ctx: &Ctx<'_>) -> CollatorNeeds {
         let Some(ParachainView::Live(state)) = ctx.observed.parachains.get(&id) else {
             continue;
         };
-        let deregister = leaving(ctx, id, Some(state));
+        let mut deregister = leaving(ctx, id, Some(state));
+        // `remove_invulnerable` fails once no more than MinEligibleCollators
+        // are left (penpal: 4): remove only as many as may go, in node
+        // order, or none when the minimum is unknown. The rest stay
+        // registered on the para that is offboarded next.
+        let eligible = state.invulnerables.len() + state.candidates.len();
+        let may_go = state
+            .min_eligible_collators
+            .map_or(0, |min| eligible.saturating_sub(min as usize));
+        deregister.sort_by(|a, b| a.0.node.cmp(&b.0.node));
+        deregister.truncate(may_go);
         if !deregister.is_empty() {
             needs.insert(
                 id,

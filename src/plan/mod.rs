@@ -110,15 +110,15 @@ fn build(desired: &Desired, declared: &Desired, observed: &Observed, mode: Mode)
 /// extrinsic is finalized by the whole network (no validator or collator is
 /// down while the chain still has to finalize something).
 fn add_teardown_edges(steps: &mut StepSet) {
-    let ids = steps.ids();
-    let (chain, workloads): (Vec<&StepId>, Vec<&StepId>) = ids
-        .iter()
-        .filter(|id| {
-            steps
-                .get(id)
-                .is_some_and(|s| s.kind.submits() || matches!(s.kind, StepKind::Workload { .. }))
-        })
-        .partition(|id| steps.get(id).is_some_and(|s| s.kind.submits()));
+    let of = |steps: &StepSet, keep: fn(&StepKind) -> bool| -> Vec<StepId> {
+        steps
+            .ids()
+            .into_iter()
+            .filter(|id| steps.get(id).is_some_and(|s| keep(&s.kind)))
+            .collect()
+    };
+    let chain = of(steps, StepKind::submits);
+    let workloads = of(steps, |k| matches!(k, StepKind::Workload { .. }));
     for w in &workloads {
         for c in &chain {
             steps.depend(w, c);

@@ -381,6 +381,79 @@ pub async fn cli_plan_apply_drift_destroy(env: &Env) {
     let o = paraform(env, &["apply", &dir, "--auto-approve", "--pod-readiness"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
+    // SIGTERM mid-apply (a cancelled CI job): a scale-up whose new pod never
+    // becomes Ready (no kubelet) is stopped; the apply exits 143 and
+    // releases the Lease, so the next apply is not refused as locked.
+    kubelet.abort();
+    std::fs::write(
+        env.net_dir.join("network.toml"),
+        network_toml(&env.namespace, 3, "sync=debug"),
+    )
+    .expect("write network");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("paraform"));
+    cmd.env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .args(["apply", &dir, "--auto-approve", "--pod-readiness"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(k) = &env.kubeconfig {
+        cmd.arg("--kubeconfig").arg(k);
+    }
+    let child = cmd.spawn().expect("spawn paraform apply");
+    let leases = Api::<Lease>::namespaced(env.client.clone(), ns);
+    let holder = || async {
+        leases
+            .get(&lease_name(NETWORK))
+            .await
+            .ok()
+            .and_then(|l| l.spec)
+            .and_then(|s| s.holder_identity)
+    };
+    let mut waited = Duration::ZERO;
+    loop {
+        let scaled = sts
+            .get("rpc")
+            .await
+            .ok()
+            .and_then(|s| s.spec)
+            .and_then(|s| s.replicas)
+            == Some(3);
+        if scaled && holder().await.is_some() {
+            break;
+        }
+        assert!(
+            waited < Duration::from_secs(60),
+            "the apply never got to the rollout"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        waited += Duration::from_millis(200);
+    }
+    let t_term = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
+        .await
+        .expect("join");
+    assert_eq!(o.status.code(), Some(143), "{}", text(&o));
+    assert!(
+        t_term.elapsed() < Duration::from_secs(30),
+        "stopped within the grace: {:?}",
+        t_term.elapsed()
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("interrupted by SIGTERM") && err.contains("workload.rpc"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(holder().await, None, "the Lease is released");
+    let kubelet = fake_kubelet(env);
+    let o = paraform(env, &["apply", &dir, "--auto-approve", "--pod-readiness"]).await;
+    assert_eq!(o.status.code(), Some(0), "not locked: {}", text(&o));
+
     // destroy: every object of the network goes; the secrets stay.
     let o = paraform(env, &["destroy", &dir, "--auto-approve"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -1117,6 +1117,22 @@ fn destroy_empties_the_paras_offboards_deregisters_then_removes_every_workload()
     }
     assert_eq!(p.steps.len(), 7, "{:?}", ids(&p));
 
+    // CollatorSelection keeps MinEligibleCollators: only as many leave.
+    let mut strict = world.clone();
+    strict.min_eligible = Some(1);
+    let p1 = destroy(&d, &strict.observe());
+    assert_eq!(
+        members(step(&p1, "collators.2000.deregister")),
+        vec!["collator-0"]
+    );
+    strict.min_eligible = None;
+    let p2 = destroy(&d, &strict.observe());
+    assert!(
+        !has(&p2, "collators.2000.deregister"),
+        "minimum unknown: none"
+    );
+    assert!(has(&p2, "para.2000.offboard"));
+
     // Once applied, a destroy plans nothing.
     let mut world = world;
     world.apply_plan(&d, &p).expect("applies");

@@ -82,6 +82,9 @@ pub struct World {
     pub workloads: BTreeMap<GroupName, SimWorkload>,
     pub chain: Option<SimChain>,
     pub para_side: BTreeMap<ParaId, SimParaSide>,
+    /// `CollatorSelection.MinEligibleCollators` of every para (`None`: the
+    /// runtime does not show it).
+    pub min_eligible: Option<u32>,
     counter: u64,
 }
 
@@ -99,6 +102,7 @@ impl World {
             workloads: BTreeMap::new(),
             chain: None,
             para_side: BTreeMap::new(),
+            min_eligible: Some(0),
             counter: 0,
         }
     }
@@ -252,6 +256,7 @@ impl World {
                     queued: side.queued,
                     aura_authorities: side.authorities,
                     desired_candidates: None,
+                    min_eligible_collators: self.min_eligible,
                     sudo_key: None,
                     ..Default::default()
                 })
@@ -549,8 +554,16 @@ impl World {
                 if !producing || !onboarded {
                     return Err(format!("para {para} produces no blocks"));
                 }
+                let min = self.min_eligible.unwrap_or(0) as usize;
                 let side = self.para_side.entry(*para).or_default();
                 for m in members {
+                    if !side.invulnerables.contains(&m.account) {
+                        continue;
+                    }
+                    // CollatorSelection: `TooFewEligibleCollators`.
+                    if side.invulnerables.len() + side.candidates.len() <= min {
+                        return Err(format!("para {para}: TooFewEligibleCollators"));
+                    }
                     side.invulnerables.retain(|a| a != &m.account);
                 }
                 Ok(())
