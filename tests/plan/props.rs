@@ -550,7 +550,6 @@ proptest! {
         let relay_live = observed.relay_state().is_some();
         let before = world.clone();
         let managed = managed_accounts(&before, &d);
-        let mut world = world;
         world.apply_plan(&d, &p).map_err(TestCaseError::fail)?;
         prop_assert!(world.workloads.is_empty(), "left: {:?}", world.workloads.keys().collect::<Vec<_>>());
 
