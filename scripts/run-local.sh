@@ -19,6 +19,10 @@
 # and on penpal) and a public derivation root — fine for a local testnet,
 # never for a real one.
 set -euo pipefail
+
+# twox128 of the pallet and item names of a cumulus runtime's para id.
+TWOX_PARACHAIN_INFO=0d715f2646c8f85767b5d2764bb27826
+TWOX_PARACHAIN_ID=04a74d81251e398fd8a0a4d55023bb3f
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 
@@ -46,7 +50,10 @@ if grep -q 'polkadot-omni-node' networks/"$net"/*.toml; then
       # it). Put the spec's own id into the genesis of the copy.
       id="$(basename "$spec" | sed -E 's/penpal-([0-9]+)-.*/\1/')"
       le="$(printf '%08x' "$id" | sed -E 's/(..)(..)(..)(..)/\4\3\2\1/')"
-      sed -i -E "s/(\"0x0d715f2646c8f85767b5d2764bb2782604a74d81251e398fd8a0a4d55023bb3f\": *\")0x[0-9a-f]{8}/\10x$le/" "networks/$net/$spec"
+      # Storage key: twox128("ParachainInfo") ++ twox128("ParachainId"), as
+      # `parachain_id_key` in src/spec/validate.rs computes it.
+      key="0x${TWOX_PARACHAIN_INFO}${TWOX_PARACHAIN_ID}"
+      sed -i -E "s/(\"$key\": *\")0x[0-9a-f]{8}/\10x$le/" "networks/$net/$spec"
     fi
   done
 fi
