@@ -632,20 +632,19 @@ fn fixture_local_running() {
     assert!(!text.contains("workload.validator "), "{text}");
 }
 
-/// A kubernetes network whose cluster does not answer: one clear error
-/// naming the API server, exit 1, nothing on stdout, no panic.
-#[test]
-fn an_unreachable_cluster_is_one_clear_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let net = tmp.path().join("net");
+/// A kubernetes network `name` in `dir/net` and a kubeconfig whose API
+/// server is port 9 (discard) on loopback: nothing listens there.
+fn unreachable_cluster(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let net = dir.join("net");
     std::fs::create_dir_all(&net).unwrap();
     std::fs::write(
         net.join("network.toml"),
-        r#"
+        format!(
+            r#"
 [network]
-name = "gone"
+name = "{name}"
 provider = "kubernetes"
-namespace = "gone"
+namespace = "{name}"
 
 [relay]
 chain = "rococo-local"
@@ -654,28 +653,39 @@ image = "docker.io/parity/polkadot:stable2509"
 [[relay.group]]
 name = "rpc"
 role = "rpc"
-"#,
+"#
+        ),
     )
     .unwrap();
-    // Port 9 (discard) on loopback: nothing listens there.
-    let kubeconfig = tmp.path().join("kubeconfig");
+    let kubeconfig = dir.join("kubeconfig");
     std::fs::write(
         &kubeconfig,
-        r#"apiVersion: v1
+        format!(
+            r#"apiVersion: v1
 kind: Config
 clusters:
-- name: gone
-  cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}
+- name: {name}
+  cluster: {{server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}}
 contexts:
-- name: gone
-  context: {cluster: gone, user: ci}
-current-context: gone
+- name: {name}
+  context: {{cluster: {name}, user: ci}}
+current-context: {name}
 users:
 - name: ci
-  user: {token: not-a-real-token}
-"#,
+  user: {{token: not-a-real-token}}
+"#
+        ),
     )
     .unwrap();
+    (net, kubeconfig)
+}
+
+/// A kubernetes network whose cluster does not answer: one clear error
+/// naming the API server, exit 1, nothing on stdout, no panic.
+#[test]
+fn an_unreachable_cluster_is_one_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (net, kubeconfig) = unreachable_cluster(tmp.path(), "gone");
     for args in [
         &["plan"][..],
         &["apply", "--auto-approve"],
@@ -709,44 +719,7 @@ users:
 #[test]
 fn in_cluster_outside_a_pod_never_falls_back_to_a_kubeconfig() {
     let tmp = tempfile::tempdir().unwrap();
-    let net = tmp.path().join("net");
-    std::fs::create_dir_all(&net).unwrap();
-    std::fs::write(
-        net.join("network.toml"),
-        r#"
-[network]
-name = "inpod"
-provider = "kubernetes"
-namespace = "inpod"
-
-[relay]
-chain = "rococo-local"
-image = "docker.io/parity/polkadot:stable2509"
-
-[[relay.group]]
-name = "rpc"
-role = "rpc"
-"#,
-    )
-    .unwrap();
-    let kubeconfig = tmp.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        r#"apiVersion: v1
-kind: Config
-clusters:
-- name: elsewhere
-  cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}
-contexts:
-- name: elsewhere
-  context: {cluster: elsewhere, user: ci}
-current-context: elsewhere
-users:
-- name: ci
-  user: {token: not-a-real-token}
-"#,
-    )
-    .unwrap();
+    let (net, kubeconfig) = unreachable_cluster(tmp.path(), "inpod");
     let out = paraform()
         .env("KUBECONFIG", &kubeconfig)
         .env_remove("KUBERNETES_SERVICE_HOST")

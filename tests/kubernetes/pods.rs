@@ -2,7 +2,7 @@
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::Client;
 use std::collections::BTreeMap;
@@ -470,47 +470,12 @@ async fn relay(port: u16, accounts: &[AccountId]) -> ChainState {
 /// resourceVersion, or for StatefulSets generation and paraform's
 /// managedFields entry (the controller writes their status at any time).
 async fn written(env: &PodEnv, except: &str) -> BTreeMap<String, String> {
-    let lp = ListParams::default().labels(&format!(
-        "app.kubernetes.io/managed-by=paraform,paraform.io/network={NETWORK}"
-    ));
-    let mut out = BTreeMap::new();
-    macro_rules! add {
-        ($t:ty, $k:literal) => {
-            for o in Api::<$t>::namespaced(env.client.clone(), &env.namespace)
-                .list(&lp)
-                .await
-                .expect("list")
-                .items
-            {
-                out.insert(
-                    format!("{}/{}", $k, o.metadata.name.unwrap_or_default()),
-                    o.metadata.resource_version.unwrap_or_default(),
-                );
-            }
-        };
-    }
-    add!(Service, "Service");
-    add!(Secret, "Secret");
-    add!(ConfigMap, "ConfigMap");
-    for o in Api::<StatefulSet>::namespaced(env.client.clone(), &env.namespace)
-        .list(&lp)
-        .await
-        .expect("list")
-        .items
-    {
-        let ours = o
-            .metadata
-            .managed_fields
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|f| f.manager.as_deref() == Some("paraform"))
-            .map(|f| format!("{:?}@{:?}", f.operation, f.time.map(|t| t.0)))
-            .collect::<Vec<_>>();
-        out.insert(
-            format!("StatefulSet/{}", o.metadata.name.unwrap_or_default()),
-            format!("generation {:?}, paraform {ours:?}", o.metadata.generation),
-        );
-    }
+    let mut out = crate::namespace::written(
+        &env.client,
+        &env.namespace,
+        &format!("app.kubernetes.io/managed-by=paraform,paraform.io/network={NETWORK}"),
+    )
+    .await;
     out.remove(&format!(
         "ConfigMap/{}",
         paraform::state::kubernetes::state_configmap_name(NETWORK)

@@ -24,52 +24,9 @@ async fn versions(env: &Env) -> BTreeMap<String, String> {
     .await
 }
 
-/// What paraform wrote, by `Kind/name`: resourceVersion, or for
-/// StatefulSets generation and paraform's managedFields entry.
+/// What paraform wrote under `selector` (see [`crate::namespace::written`]).
 async fn versions_of(env: &Env, selector: &str) -> BTreeMap<String, String> {
-    let lp = ListParams::default().labels(selector);
-    let mut out = BTreeMap::new();
-    macro_rules! add {
-        ($t:ty, $k:literal) => {
-            for o in Api::<$t>::namespaced(env.client.clone(), &env.namespace)
-                .list(&lp)
-                .await
-                .expect("list")
-                .items
-            {
-                out.insert(
-                    format!("{}/{}", $k, o.metadata.name.unwrap_or_default()),
-                    o.metadata.resource_version.unwrap_or_default(),
-                );
-            }
-        };
-    }
-    // The StatefulSet controller writes status (bumping resourceVersion) on
-    // its own schedule; what paraform writes shows in the generation and in
-    // the timestamp of paraform's managedFields entry.
-    for o in Api::<StatefulSet>::namespaced(env.client.clone(), &env.namespace)
-        .list(&lp)
-        .await
-        .expect("list")
-        .items
-    {
-        let ours = o
-            .metadata
-            .managed_fields
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|f| f.manager.as_deref() == Some("paraform"))
-            .map(|f| format!("{:?}@{:?}", f.operation, f.time.map(|t| t.0)))
-            .collect::<Vec<_>>();
-        out.insert(
-            format!("StatefulSet/{}", o.metadata.name.unwrap_or_default()),
-            format!("generation {:?}, paraform {ours:?}", o.metadata.generation),
-        );
-    }
-    add!(Service, "Service");
-    add!(Secret, "Secret");
-    add!(ConfigMap, "ConfigMap");
-    out
+    crate::namespace::written(&env.client, &env.namespace, selector).await
 }
 
 pub async fn ssa_create_noop_update_prune(env: &Env) {

@@ -613,10 +613,8 @@ fn validator_groups_roll_one_after_another_within_the_bound() {
 
 // ---------------------------------------------------------------- chain not observable
 
-#[test]
-fn unreachable_chain_still_lists_chain_steps() {
-    let d = local_network().build();
-    let mut world = World::converged(&d);
+/// Every relay node of `local_network()` stopped: the chain cannot be read.
+fn stop_relay_nodes(world: &mut World) {
     for n in [
         "genesis-0",
         "genesis-1",
@@ -626,6 +624,13 @@ fn unreachable_chain_still_lists_chain_steps() {
     ] {
         world.stop(n);
     }
+}
+
+#[test]
+fn unreachable_chain_still_lists_chain_steps() {
+    let d = local_network().build();
+    let mut world = World::converged(&d);
+    stop_relay_nodes(&mut world);
     let o = world.observe();
     assert!(matches!(o.relay, ChainView::Unreachable { .. }));
     let p = plan(&d, &o);
@@ -1144,15 +1149,7 @@ fn destroy_empties_the_paras_offboards_deregisters_then_removes_every_workload()
 fn destroy_of_a_network_whose_chain_is_not_running_only_removes_workloads() {
     let d = with_para().build();
     let mut world = World::converged(&d);
-    for n in [
-        "genesis-0",
-        "genesis-1",
-        "validator-a-0",
-        "validator-a-1",
-        "rpc-0",
-    ] {
-        world.stop(n);
-    }
+    stop_relay_nodes(&mut world);
     let p = destroy(&d, &world.observe());
     assert!(
         p.steps
