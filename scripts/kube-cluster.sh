@@ -21,6 +21,8 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
 APISERVER_SH="$HERE/kube-apiserver.sh"
 K8S_DEB_VERSION="${PARAFORM_K8S_DEB_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}"
@@ -86,15 +88,6 @@ go_env() {
   export GOCACHE="$VDIR/gocache"
 }
 
-# Copy a dynamically linked binary and every library it loads into a rootfs.
-copy_with_libs() {
-  local rootfs="$1" bin="$2" dest="$3"
-  install -D -m 0755 "$bin" "$rootfs$dest"
-  local lib
-  for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
-    [[ -e "$rootfs$lib" ]] || install -D -m 0755 "$(readlink -f "$lib")" "$rootfs$lib"
-  done
-}
 
 build_images() {
   mkdir -p "$IMAGES"

@@ -20,6 +20,8 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 CACHE="${PARAFORM_K8S_CACHE:-$HOME/.cache/paraform/k8s}"
 IMAGES="$CACHE/images"
 # Bump when the recipe changes: cached archives are rebuilt.
@@ -27,14 +29,6 @@ RECIPE=2
 
 log() { echo "paraform-image.sh: $*" >&2; }
 
-copy_with_libs() {
-  local rootfs="$1" bin="$2" dest="$3"
-  install -D -m 0755 "$bin" "$rootfs$dest"
-  local lib
-  for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
-    [[ -e "$rootfs$lib" ]] || install -D -m 0755 "$(readlink -f "$lib")" "$rootfs$lib"
-  done
-}
 
 build() {
   local bin="${1:-$HERE/../target/debug/paraform}"
